@@ -1,0 +1,99 @@
+"""The one set of name rules, shared by forms, the API, the path parser and importers.
+
+Each function raises django.core.exceptions.ValidationError with a message that names the
+rule and the offending character, and returns the value unchanged when it is valid.
+"""
+
+import re
+import unicodedata
+
+from django.core.exceptions import ValidationError
+
+REGISTRY_NAME_MAX = 113
+NAME_MAX = 128
+ALIAS_MAX = 128
+TAG_MAX = 128
+
+FORBIDDEN_NAME_CHARACTERS = "/\\#?%:"
+RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
+TAG_PATTERN = re.compile(r"^[A-Za-z0-9_-]+( [A-Za-z0-9_-]+)*$")
+
+
+def _describe(character: str) -> str:
+    if character == " ":
+        return "a space"
+    if unicodedata.category(character).startswith("C") or character in "\n\r\t":
+        return f"the control character U+{ord(character):04X}"
+    return f"'{character}'"
+
+
+def _is_control(character: str) -> bool:
+    # Cc covers ASCII and C1 controls; Zl and Zp are the Unicode line and paragraph breaks.
+    return unicodedata.category(character) in {"Cc", "Zl", "Zp"}
+
+
+def validate_name(value: str, *, kind: str = "name", max_length: int = NAME_MAX) -> str:
+    """Check a registry, collection, project or artifact name."""
+    if not isinstance(value, str) or value == "":
+        raise ValidationError(f"The {kind} is empty; give it 1 to {max_length} characters.")
+    if len(value) > max_length:
+        raise ValidationError(
+            f"The {kind} is {len(value)} characters long; the limit is {max_length}."
+        )
+    for character in value:
+        if character in FORBIDDEN_NAME_CHARACTERS or _is_control(character):
+            raise ValidationError(
+                f"The {kind} {value!r} contains {_describe(character)}, which is not allowed; "
+                f"remove it (names may not contain / \\ # ? % : or control characters)."
+            )
+    if value != value.strip():
+        raise ValidationError(f"The {kind} {value!r} starts or ends with whitespace; remove it.")
+    return value
+
+
+def validate_registry_name(value: str) -> str:
+    return validate_name(value, kind="registry name", max_length=REGISTRY_NAME_MAX)
+
+
+def validate_alias(value: str) -> str:
+    """Check an alias that a person sets (not the system-maintained `latest`)."""
+    if not isinstance(value, str) or value == "":
+        raise ValidationError(f"The alias is empty; give it 1 to {ALIAS_MAX} characters.")
+    if len(value) > ALIAS_MAX:
+        raise ValidationError(
+            f"The alias is {len(value)} characters long; the limit is {ALIAS_MAX}."
+        )
+    for character in value:
+        if character in "/:" or character.isspace() or _is_control(character):
+            raise ValidationError(
+                f"The alias {value!r} contains {_describe(character)}, which is not allowed "
+                f"in aliases; remove it (no /, : or whitespace)."
+            )
+    if RESERVED_ALIAS.match(value):
+        raise ValidationError(
+            f"The alias {value!r} is reserved: 'latest' and v<number> are set by the "
+            f"registry itself; choose another name."
+        )
+    return value
+
+
+def validate_tag(value: str) -> str:
+    if not isinstance(value, str) or value == "":
+        raise ValidationError("The tag is empty; give it at least one letter or digit.")
+    if len(value) > TAG_MAX:
+        raise ValidationError(f"The tag is {len(value)} characters long; the limit is {TAG_MAX}.")
+    if TAG_PATTERN.match(value):
+        return value
+    for position, character in enumerate(value):
+        if character == " ":
+            if position == 0 or position == len(value) - 1 or value[position - 1] == " ":
+                raise ValidationError(
+                    f"The tag {value!r} has a leading, trailing or double space; separate "
+                    f"words with single spaces."
+                )
+        elif not (character.isascii() and (character.isalnum() or character in "_-")):
+            raise ValidationError(
+                f"The tag {value!r} contains {_describe(character)}; tags may contain only "
+                f"letters, digits, '_' and '-', with single spaces between words."
+            )
+    raise ValidationError(f"The tag {value!r} is not valid.")  # pragma: no cover

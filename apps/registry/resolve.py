@@ -1,0 +1,64 @@
+"""Find the link an ArtifactPath names, through the permission gate."""
+
+from django.http import Http404
+
+from apps.orgs.models import Organization
+from apps.registry.models import Alias, Collection, CollectionLink, Registry
+from apps.registry.paths import ArtifactPath
+
+
+class PathNotFound(Http404):
+    """A part of a path names nothing the user may see; the message says which part."""
+
+
+def organization_for(user, name: str | None) -> Organization:
+    """The organization a path names, or the user's only one for a short path."""
+    organizations = Organization.objects.filter(memberships__user=user)
+    if name is not None:
+        organization = organizations.filter(name__iexact=name).first()
+        if organization is None:
+            raise PathNotFound(f"The organization '{name}' was not found.")
+        return organization
+    found = list(organizations[:2])
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise PathNotFound("You belong to no organization, so a short path names nothing.")
+    raise PathNotFound(
+        "You belong to several organizations; put the organization at the start of the path."
+    )
+
+
+def resolve_registry_path(user, path: ArtifactPath) -> CollectionLink:
+    organization = organization_for(user, path.organization)
+    registry = (
+        Registry.objects.visible_to(user)
+        .filter(organization=organization, name__iexact=path.registry)
+        .first()
+    )
+    if registry is None:
+        raise PathNotFound(f"The registry '{path.registry}' was not found in '{organization}'.")
+    collection = (
+        Collection.objects.visible_to(user)
+        .filter(registry=registry, name__iexact=path.collection)
+        .first()
+    )
+    if collection is None:
+        raise PathNotFound(
+            f"The collection '{path.collection}' was not found in the registry '{registry}'."
+        )
+    links = CollectionLink.objects.filter(collection=collection)
+    if path.index is not None:
+        link = links.filter(index=path.index).first()
+    else:
+        alias = (
+            Alias.objects.filter(collection=collection, name__iexact=path.version)
+            .values_list("link_id", flat=True)
+            .first()
+        )
+        link = links.filter(pk=alias).first() if alias else None
+    if link is None:
+        raise PathNotFound(
+            f"The version '{path.version}' was not found in the collection '{collection}'."
+        )
+    return link
