@@ -451,7 +451,8 @@ def create_artifact_version(
             )
         # Lock the artifact row so two versions logged at once get different numbers.
         Artifact.objects.select_for_update().filter(pk=artifact.pk).first()
-        number = (artifact.versions.aggregate(top=Max("version"))["top"] or -1) + 1
+        top = artifact.versions.aggregate(top=Max("version"))["top"]
+        number = 0 if top is None else top + 1
         version = ArtifactVersion.objects.create(
             artifact=artifact,
             version=number,
