@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "axes",
+    "guardian",
     "apps.core",
     "apps.orgs",
     "apps.audit",
@@ -63,7 +64,10 @@ MIDDLEWARE = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
 ]
+# Registry access never comes from an anonymous user row.
+ANONYMOUS_USER_NAME = None
 
 ROOT_URLCONF = "registry_site.urls"
 WSGI_APPLICATION = "registry_site.wsgi.application"

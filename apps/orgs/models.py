@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -18,6 +19,14 @@ class TeamRole(models.TextChoices):
 class Organization(models.Model):
     name = models.CharField(max_length=128)
     display_name = models.CharField(max_length=200, blank=True)
+    # Every member is in members_group and every org admin also in admins_group; registry
+    # grants to these groups are how Organization visibility and org-admin rights work.
+    members_group = models.OneToOneField(
+        Group, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    admins_group = models.OneToOneField(
+        Group, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -56,6 +65,11 @@ class OrgMembership(models.Model):
 class Team(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="teams")
     name = models.CharField(max_length=128)
+    # The team's members, kept in step by apps.orgs.services; registry roles granted to the
+    # team are granted to this group.
+    group = models.OneToOneField(
+        Group, on_delete=models.PROTECT, null=True, blank=True, related_name="team"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from apps.registry.querysets import (
     ArtifactVersionQuerySet,
@@ -8,6 +9,7 @@ from apps.registry.querysets import (
     CollectionQuerySet,
     RegistryQuerySet,
 )
+from apps.registry.roles import REGISTRY_PERMISSIONS
 
 CORE_REGISTRY_TYPES = {"model": "model", "dataset": "dataset"}
 
@@ -169,6 +171,14 @@ class Registry(models.Model):
     # An empty list together with accepts_all_types means "all types".
     accepts_all_types = models.BooleanField(default=False)
     accepted_types = models.JSONField(default=list, blank=True)
+    # An accountability label only: being the owner grants nothing.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -176,6 +186,8 @@ class Registry(models.Model):
 
     class Meta:
         verbose_name_plural = "registries"
+        default_permissions = ()
+        permissions = REGISTRY_PERMISSIONS
         constraints = [
             models.UniqueConstraint(
                 "organization",
@@ -293,3 +305,64 @@ class Alias(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ProtectedAlias(models.Model):
+    """An alias name that only registry Admins may put on or take off a version."""
+
+    registry = models.ForeignKey(
+        Registry, on_delete=models.CASCADE, related_name="protected_aliases"
+    )
+    name = models.CharField(max_length=128)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                "registry",
+                Lower("name"),
+                name="protected_alias_unique_ci",
+                violation_error_message="This alias is already protected.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Star(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="registry_stars"
+    )
+    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="stars")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "registry"], name="star_once_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} stars {self.registry_id}"
+
+
+class RegistryUserObjectPermission(UserObjectPermissionBase):
+    """A registry permission granted to one user (direct foreign key, no generic relation)."""
+
+    content_object = models.ForeignKey(
+        Registry, on_delete=models.CASCADE, related_name="user_permissions"
+    )
+
+    class Meta(UserObjectPermissionBase.Meta):
+        indexes = [models.Index(fields=["user", "permission"], name="registry_user_perm")]
+
+
+class RegistryGroupObjectPermission(GroupObjectPermissionBase):
+    """A registry permission granted to a group: a team, or an organization-wide group."""
+
+    content_object = models.ForeignKey(
+        Registry, on_delete=models.CASCADE, related_name="group_permissions"
+    )
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        indexes = [models.Index(fields=["group", "permission"], name="registry_group_perm")]
