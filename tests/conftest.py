@@ -2,8 +2,8 @@
 
 Organization `acme` with the core registries, team `fraud-team`, and:
     org_admin   org admin
-    member      org member, member of fraud-team
-    viewer      org viewer, in no team
+    member      org member, member of fraud-team (so Member of the `model` registry)
+    viewer      org viewer, in no team (Viewer of the core registries)
     outsider    member of another organization, `globex`
 plus a `model` collection `fraud-detector` with three linked versions (v0, v1, v2),
 `champion` on v1 and `latest` on v2.
@@ -12,9 +12,12 @@ plus a `model` collection `fraud-detector` with three linked versions (v0, v1, v
 import pytest
 from django.contrib.auth import get_user_model
 
-from apps.orgs.models import OrgMembership, OrgRole, Team, TeamMembership, TeamRole
+from apps.orgs import services as org_services
+from apps.orgs.models import OrgRole, TeamRole
 from apps.registry import services
+from apps.registry.access import grant_role
 from apps.registry.models import Registry
+from apps.registry.roles import Role
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -37,35 +40,38 @@ def other_org(db):
 
 @pytest.fixture
 def team(org):
-    return Team.objects.create(organization=org, name="fraud-team")
+    """fraud-team, granted the Member role on the core `model` registry."""
+    team = org_services.create_team(organization=org, name="fraud-team")
+    grant_role(Registry.objects.get(organization=org, name="model"), team.group, Role.MEMBER)
+    return team
 
 
 @pytest.fixture
 def org_admin(org):
     user = make_user("olivia")
-    OrgMembership.objects.create(organization=org, user=user, role=OrgRole.ADMIN)
+    org_services.add_org_member(organization=org, user=user, role=OrgRole.ADMIN)
     return user
 
 
 @pytest.fixture
 def member(org, team):
     user = make_user("mike")
-    OrgMembership.objects.create(organization=org, user=user, role=OrgRole.MEMBER)
-    TeamMembership.objects.create(team=team, user=user, role=TeamRole.MEMBER)
+    org_services.add_org_member(organization=org, user=user, role=OrgRole.MEMBER)
+    org_services.add_team_member(team=team, user=user, role=TeamRole.MEMBER)
     return user
 
 
 @pytest.fixture
 def viewer(org):
     user = make_user("vera")
-    OrgMembership.objects.create(organization=org, user=user, role=OrgRole.VIEWER)
+    org_services.add_org_member(organization=org, user=user, role=OrgRole.VIEWER)
     return user
 
 
 @pytest.fixture
 def outsider(other_org):
     user = make_user("oscar")
-    OrgMembership.objects.create(organization=other_org, user=user, role=OrgRole.MEMBER)
+    org_services.add_org_member(organization=other_org, user=user, role=OrgRole.MEMBER)
     return user
 
 

@@ -22,6 +22,8 @@ from apps.core.validators import (
     validate_tag,
 )
 from apps.orgs.models import Organization, Team
+from apps.orgs.services import ensure_org_groups
+from apps.registry.access import grant_role
 from apps.registry.models import (
     Alias,
     Artifact,
@@ -36,6 +38,7 @@ from apps.registry.models import (
     Visibility,
 )
 from apps.registry.permissions import require_change
+from apps.registry.roles import Role
 
 MAX_METADATA_KEYS = 100
 
@@ -44,7 +47,12 @@ MAX_METADATA_KEYS = 100
 
 
 def create_core_registries(organization: Organization) -> list[Registry]:
-    """Create the `model` and `dataset` registries that every organization has."""
+    """Create the `model` and `dataset` registries that every organization has.
+
+    Core registries have Organization visibility: every member holds Viewer through the
+    members group, and org admins hold Admin through the admins group.
+    """
+    ensure_org_groups(organization)
     registries = []
     for name, description in (
         ("model", "Models the organization publishes for others to use."),
@@ -60,6 +68,8 @@ def create_core_registries(organization: Organization) -> list[Registry]:
                 "accepted_types": [name],
             },
         )
+        grant_role(registry, organization.members_group, Role.VIEWER)
+        grant_role(registry, organization.admins_group, Role.ADMIN)
         registries.append(registry)
     return registries
 
