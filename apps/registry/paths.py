@@ -10,6 +10,7 @@ keeps working.
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -87,10 +88,12 @@ def _parse_version(text: str) -> str:
     if len(text) > ALIAS_MAX:
         raise PathError(f"The version is {len(text)} characters long; the limit is {ALIAS_MAX}.")
     for character in text:
-        if character.isspace() or character == "/":
+        # Control characters are rejected like in alias names; a NUL byte would otherwise
+        # reach the database, and PostgreSQL rejects it in a query parameter.
+        if character.isspace() or character == "/" or unicodedata.category(character) == "Cc":
             raise PathError(
                 f"The version {text!r} contains {character!r}; versions are vN or an alias "
-                f"without whitespace or '/'."
+                f"without whitespace, control characters or '/'."
             )
     match = INDEX_PATTERN.match(text)
     if match:
