@@ -10,7 +10,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.core.exceptions import ValidationError
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -19,11 +21,12 @@ from apps.audit.services import record_event
 from apps.core.validators import (
     validate_alias,
     validate_name,
+    validate_registry_name,
     validate_tag,
 )
-from apps.orgs.models import Organization, Team
+from apps.orgs.models import Organization, OrgMembership, OrgRole, ServiceAccount, Team
 from apps.orgs.services import ensure_org_groups
-from apps.registry.access import grant_role
+from apps.registry.access import admin_count, grant_role, revoke_all
 from apps.registry.models import (
     Alias,
     Artifact,
@@ -32,13 +35,15 @@ from apps.registry.models import (
     CollectionLink,
     ManifestEntry,
     Project,
+    ProtectedAlias,
     Registry,
     Run,
+    Star,
     Tag,
     Visibility,
 )
-from apps.registry.permissions import require_change
-from apps.registry.roles import Role
+from apps.registry.permissions import require_admin, require_change
+from apps.registry.roles import Role, role_from_codenames
 
 MAX_METADATA_KEYS = 100
 
@@ -210,6 +215,7 @@ def unlink_version(*, link: CollectionLink, actor) -> None:
     with transaction.atomic():
         locked = Collection.objects.select_for_update().get(pk=collection.pk)
         alias_names = list(link.aliases.exclude(name=Alias.LATEST).values_list("name", flat=True))
+        _require_admin_for_protected(registry, alias_names, actor, "Unlinking a version")
         deleted, _ = CollectionLink.objects.filter(pk=link.pk).delete()
         if not deleted:
             return
@@ -261,7 +267,21 @@ def set_alias(*, link: CollectionLink, name: str, actor) -> Alias:
     return alias
 
 
+def _require_admin_for_protected(registry: Registry, names: Iterable[str], actor, action: str):
+    """Raise PermissionDenied unless the actor is an Admin, when any name is protected."""
+    protected = protected_alias_names(registry)
+    hit = sorted({name for name in names if name.lower() in protected})
+    if hit:
+        require_admin(actor, registry, f"{action} (protected alias {', '.join(hit)})")
+
+
+def protected_alias_names(registry: Registry) -> set[str]:
+    """The registry's protected alias names, lower-cased."""
+    return {name.lower() for name in registry.protected_aliases.values_list("name", flat=True)}
+
+
 def _move_alias(collection: Collection, link: CollectionLink, name: str, actor) -> Alias:
+    _require_admin_for_protected(collection.registry, [name], actor, "Moving an alias")
     alias = Alias.objects.filter(collection=collection, name__iexact=name).first()
     previous_index = None
     if alias is None:
@@ -298,6 +318,7 @@ def remove_alias(*, collection: Collection, name: str, actor) -> None:
         )
         if alias is None:
             raise ValidationError(f"The collection '{collection.name}' has no alias '{name}'.")
+        _require_admin_for_protected(collection.registry, [alias.name], actor, "Removing an alias")
         alias.delete()
         record_event(
             organization_id=collection.registry.organization_id,
@@ -484,3 +505,382 @@ def create_artifact_version(
             data={"type": type},
         )
     return version
+
+
+# Registry administration --------------------------------------------------------------------
+
+
+def _validate_types(types: Iterable[str]) -> list[str]:
+    cleaned: list[str] = []
+    for artifact_type in types:
+        validate_name(artifact_type, kind="artifact type", max_length=64)
+        if artifact_type not in cleaned:
+            cleaned.append(artifact_type)
+    return cleaned
+
+
+def create_registry(
+    *,
+    organization: Organization,
+    name: str,
+    description: str = "",
+    visibility: str = Visibility.RESTRICTED,
+    accepted_types: Sequence[str] | None = None,
+    actor,
+) -> Registry:
+    """Create a custom registry; `accepted_types=None` means all types. The creator is Admin."""
+    role = (
+        OrgMembership.objects.filter(organization=organization, user=actor)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if role not in (OrgRole.ADMIN, OrgRole.MEMBER):
+        raise PermissionDenied(
+            "Creating a registry needs the organization's member or admin role; org viewers "
+            "cannot create registries."
+        )
+    validate_registry_name(name)
+    if visibility not in Visibility.values:
+        raise ValidationError(
+            f"'{visibility}' is not a visibility; use 'organization' or 'restricted'."
+        )
+    types = None if accepted_types is None else _validate_types(accepted_types)
+    if types == []:
+        raise ValidationError("Choose at least one accepted artifact type, or all types.")
+
+    try:
+        with transaction.atomic():
+            ensure_org_groups(organization)
+            registry = Registry.objects.create(
+                organization=organization,
+                name=name,
+                description=description,
+                visibility=visibility,
+                accepts_all_types=types is None,
+                accepted_types=types or [],
+                owner=actor,
+            )
+            grant_role(registry, actor, Role.ADMIN)
+            grant_role(registry, organization.admins_group, Role.ADMIN)
+            if visibility == Visibility.ORGANIZATION:
+                grant_role(registry, organization.members_group, Role.VIEWER)
+            _audit_registry(registry, actor, "registry.created", {"visibility": visibility})
+    except IntegrityError:
+        raise ValidationError(
+            f"A registry named '{name}' already exists in '{organization.name}' (names are "
+            f"compared without regard to case); choose another name."
+        ) from None
+    return registry
+
+
+def _audit_registry(registry: Registry, actor, action: str, data: dict | None = None) -> None:
+    record_event(
+        organization_id=registry.organization_id,
+        actor=actor,
+        action=action,
+        target=registry.name,
+        registry_id=registry.pk,
+        data=data or {},
+    )
+
+
+def update_registry(
+    *,
+    registry: Registry,
+    actor,
+    name: str | None = None,
+    description: str | None = None,
+    accepted_types: Sequence[str] | None = None,
+    accepts_all_types: bool | None = None,
+) -> Registry:
+    """Edit a registry's name, description and accepted types (types can only be added)."""
+    require_admin(actor, registry, "Editing the registry")
+    changes: dict[str, object] = {}
+    if name is not None and name != registry.name:
+        if registry.is_core:
+            raise ValidationError(
+                f"The core registry '{registry.name}' cannot be renamed; paths depend on it."
+            )
+        validate_registry_name(name)
+        changes["name"] = name
+    if description is not None and description != registry.description:
+        changes["description"] = description
+    if accepts_all_types:
+        if not registry.accepts_all_types:
+            changes["accepts_all_types"] = True
+            changes["accepted_types"] = []
+    elif accepted_types is not None or accepts_all_types is False:
+        if registry.accepts_all_types:
+            raise ValidationError(
+                "This registry accepts all types; a type once accepted cannot be removed, so "
+                "it cannot be narrowed to a list."
+            )
+        types = _validate_types(accepted_types or [])
+        removed = [t for t in registry.accepted_types if t not in types]
+        if removed:
+            raise ValidationError(
+                f"The type '{removed[0]}' is already accepted and cannot be removed, because "
+                f"collections of that type may depend on it; keep it in the list."
+            )
+        if types != registry.accepted_types:
+            changes["accepted_types"] = types
+    if not changes:
+        return registry
+
+    try:
+        with transaction.atomic():
+            for attribute, value in changes.items():
+                setattr(registry, attribute, value)
+            registry.save(update_fields=[*changes, "updated_at"])
+            _audit_registry(registry, actor, "registry.updated", {"fields": sorted(changes)})
+    except IntegrityError:
+        raise ValidationError(
+            f"A registry named '{name}' already exists in this organization; choose another."
+        ) from None
+    return registry
+
+
+def count_new_viewers(registry: Registry) -> int:
+    """How many organization members would gain access if the registry became Organization."""
+    from apps.registry.models import RegistryUserObjectPermission
+
+    members = OrgMembership.objects.filter(organization=registry.organization_id)
+    direct = RegistryUserObjectPermission.objects.filter(content_object=registry).values("user_id")
+    through_groups = get_user_model().objects.filter(
+        groups__registrygroupobjectpermission__content_object=registry
+    )
+    return (
+        members.exclude(user_id__in=direct)
+        .exclude(user_id__in=through_groups.values("pk"))
+        .values("user_id")
+        .distinct()
+        .count()
+    )
+
+
+def set_visibility(*, registry: Registry, visibility: str, confirmed: bool, actor) -> Registry:
+    """Switch a custom registry's visibility; widening it needs `confirmed=True`."""
+    require_admin(actor, registry, "Changing the visibility")
+    if visibility not in Visibility.values:
+        raise ValidationError(
+            f"'{visibility}' is not a visibility; use 'organization' or 'restricted'."
+        )
+    if registry.is_core:
+        raise ValidationError(
+            f"The core registry '{registry.name}' always has Organization visibility."
+        )
+    if visibility == registry.visibility:
+        return registry
+    if visibility == Visibility.ORGANIZATION and not confirmed:
+        raise ValidationError(
+            f"Making '{registry.name}' visible to the organization gives "
+            f"{count_new_viewers(registry)} more people the Viewer role; confirm to go on."
+        )
+    organization = registry.organization
+    with transaction.atomic():
+        ensure_org_groups(organization)
+        if visibility == Visibility.ORGANIZATION:
+            grant_role(registry, organization.members_group, Role.VIEWER)
+        else:
+            revoke_all(registry, organization.members_group)
+        registry.visibility = visibility
+        registry.save(update_fields=["visibility", "updated_at"])
+        _audit_registry(registry, actor, "registry.visibility_changed", {"to": visibility})
+    return registry
+
+
+def delete_registry(*, registry: Registry, confirm_name: str, actor) -> None:
+    """Delete a custom registry with its collections, links and grants; sources stay."""
+    require_admin(actor, registry, "Deleting the registry")
+    if registry.is_core:
+        raise ValidationError(f"The core registry '{registry.name}' cannot be deleted.")
+    if confirm_name != registry.name:
+        raise ValidationError(
+            f"Type the registry's name exactly ('{registry.name}') to confirm the deletion."
+        )
+    with transaction.atomic():
+        _audit_registry(registry, actor, "registry.deleted")
+        # Cascades to collections, links, aliases, stars, protected aliases and every
+        # permission row of the registry, so a later registry of the same name inherits nothing.
+        registry.delete()
+
+
+# Members and roles --------------------------------------------------------------------------
+
+
+def _principal(member) -> tuple[object, str, bool]:
+    """The user or group that holds grants for `member`, its label, and whether it is a bot."""
+    if isinstance(member, Team):
+        return member.group, f"team {member.name}", False
+    return member, member.username, ServiceAccount.objects.filter(user=member).exists()
+
+
+def _check_in_organization(registry: Registry, member) -> None:
+    if isinstance(member, Team):
+        if member.organization_id != registry.organization_id:
+            raise ValidationError(f"The team '{member.name}' belongs to another organization.")
+        return
+    if not OrgMembership.objects.filter(
+        organization=registry.organization_id, user=member
+    ).exists():
+        raise ValidationError(
+            f"{member.username} is not a member of '{registry.organization.name}'; add them "
+            f"to the organization first."
+        )
+
+
+def _check_service_account_role(is_service_account: bool, label: str, role: Role) -> None:
+    if is_service_account and role < Role.MEMBER:
+        raise ValidationError(
+            f"The service account {label} needs at least the Member role to act from code; "
+            f"choose Member or Admin."
+        )
+
+
+def _granted_role(registry: Registry, principal) -> Role | None:
+    from apps.registry.models import RegistryGroupObjectPermission, RegistryUserObjectPermission
+
+    if isinstance(principal, Group):
+        rows = RegistryGroupObjectPermission.objects.filter(
+            content_object=registry, group=principal
+        )
+    else:
+        rows = RegistryUserObjectPermission.objects.filter(content_object=registry, user=principal)
+    return role_from_codenames(rows.values_list("permission__codename", flat=True))
+
+
+def add_member(*, registry: Registry, member, role: Role | None = None, actor) -> Role:
+    """Grant a user, team or service account a role (default: Restricted Viewer, bots Member)."""
+    require_admin(actor, registry, "Adding members")
+    _check_in_organization(registry, member)
+    principal, label, is_bot = _principal(member)
+    if role is None:
+        role = Role.MEMBER if is_bot else Role.RESTRICTED_VIEWER
+    _check_service_account_role(is_bot, label, role)
+    with transaction.atomic():
+        Registry.objects.select_for_update().filter(pk=registry.pk).first()
+        if _granted_role(registry, principal) is not None:
+            raise ValidationError(f"{label} is already a member; change their role instead.")
+        grant_role(registry, principal, role)
+        _audit_registry(registry, actor, "member.added", {"member": label, "role": role.slug})
+    return role
+
+
+def _guard_last_admin(registry: Registry, principal, label: str, new_role: Role | None) -> None:
+    """Reject a change that would leave the registry without a granted Admin.
+
+    Runs under the registry's row lock, so two Admins demoting each other at the same moment
+    are serialized and the second one sees the first one's change.
+    """
+    if _granted_role(registry, principal) != Role.ADMIN:
+        return
+    if new_role == Role.ADMIN:
+        return
+    if admin_count(registry) <= 1:
+        raise ValidationError(
+            f"{label} is the registry's last Admin; make someone else Admin first."
+        )
+
+
+def change_role(*, registry: Registry, member, role: Role, actor) -> None:
+    require_admin(actor, registry, "Changing roles")
+    principal, label, is_bot = _principal(member)
+    _check_service_account_role(is_bot, label, role)
+    with transaction.atomic():
+        Registry.objects.select_for_update().filter(pk=registry.pk).first()
+        previous = _granted_role(registry, principal)
+        if previous is None:
+            raise ValidationError(f"{label} is not a member of '{registry.name}'; add them first.")
+        if previous == role:
+            return
+        _guard_last_admin(registry, principal, label, role)
+        grant_role(registry, principal, role)
+        _audit_registry(
+            registry,
+            actor,
+            "member.role_changed",
+            {"member": label, "from": previous.slug, "to": role.slug},
+        )
+
+
+def remove_member(*, registry: Registry, member, actor) -> None:
+    """Remove a member; anyone may remove themselves, Admins may remove anyone."""
+    principal, label, _ = _principal(member)
+    if not (principal == actor and getattr(actor, "is_authenticated", False)):
+        require_admin(actor, registry, "Removing members")
+    with transaction.atomic():
+        Registry.objects.select_for_update().filter(pk=registry.pk).first()
+        if _granted_role(registry, principal) is None:
+            raise ValidationError(f"{label} is not a member of '{registry.name}'.")
+        _guard_last_admin(registry, principal, label, None)
+        revoke_all(registry, principal)
+        if registry.owner_id is not None and registry.owner_id == getattr(principal, "pk", None):
+            Registry.objects.filter(pk=registry.pk).update(owner=None)
+        _audit_registry(registry, actor, "member.removed", {"member": label})
+
+
+def make_owner(*, registry: Registry, user, actor) -> None:
+    """Label a member as the registry's owner; it grants nothing."""
+    require_admin(actor, registry, "Choosing the owner")
+    if _granted_role(registry, user) is None:
+        raise ValidationError(
+            f"{user.username} is not a member; add them before making them owner."
+        )
+    with transaction.atomic():
+        Registry.objects.filter(pk=registry.pk).update(owner=user)
+        registry.owner = user
+        _audit_registry(registry, actor, "registry.owner_changed", {"owner": user.username})
+
+
+def add_protected_alias(*, registry: Registry, name: str, actor) -> ProtectedAlias:
+    require_admin(actor, registry, "Protecting an alias")
+    validate_alias(name)
+    try:
+        with transaction.atomic():
+            protected = ProtectedAlias.objects.create(registry=registry, name=name)
+            _audit_registry(registry, actor, "protected_alias.added", {"alias": name})
+    except IntegrityError:
+        raise ValidationError(f"The alias '{name}' is already protected.") from None
+    return protected
+
+
+def remove_protected_alias(*, registry: Registry, name: str, actor) -> None:
+    require_admin(actor, registry, "Unprotecting an alias")
+    with transaction.atomic():
+        deleted, _ = ProtectedAlias.objects.filter(registry=registry, name__iexact=name).delete()
+        if not deleted:
+            raise ValidationError(f"The alias '{name}' is not protected in '{registry.name}'.")
+        _audit_registry(registry, actor, "protected_alias.removed", {"alias": name})
+
+
+def star_registry(*, registry: Registry, user, starred: bool = True) -> None:
+    """Star or unstar a registry the user can see (personal, so not audited)."""
+    if not Registry.objects.visible_to(user).filter(pk=registry.pk).exists():
+        raise PermissionDenied("You cannot star a registry you cannot see.")
+    if starred:
+        Star.objects.get_or_create(user=user, registry=registry)
+    else:
+        Star.objects.filter(user=user, registry=registry).delete()
+
+
+def delete_collection(*, collection: Collection, confirm_name: str, actor) -> None:
+    """Delete a collection and its links (the source versions stay)."""
+    registry = collection.registry
+    require_change(actor, registry, "Deleting a collection")
+    if confirm_name != collection.name:
+        raise ValidationError(
+            f"Type the collection's name exactly ('{collection.name}') to confirm the deletion."
+        )
+    held = collection.aliases.exclude(name=Alias.LATEST).values_list("name", flat=True)
+    _require_admin_for_protected(registry, held, actor, "Deleting a collection")
+    with transaction.atomic():
+        record_event(
+            organization_id=registry.organization_id,
+            actor=actor,
+            action="collection.deleted",
+            target=collection.name,
+            registry_id=registry.pk,
+            collection_id=collection.pk,
+        )
+        collection.delete()
+        _touch_registry(registry.pk)
