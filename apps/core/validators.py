@@ -22,6 +22,9 @@ TAG_PATTERN = re.compile(r"^[A-Za-z0-9_-]+( [A-Za-z0-9_-]+)*$")
 def _describe(character: str) -> str:
     if character == " ":
         return "a space"
+    if unicodedata.category(character) in {"Zl", "Zp"}:
+        # Printed as itself, a line or paragraph separator would break the message's line.
+        return f"the line break U+{ord(character):04X}"
     if unicodedata.category(character).startswith("C") or character in "\n\r\t":
         return f"the control character U+{ord(character):04X}"
     return f"'{character}'"
