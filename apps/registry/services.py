@@ -233,6 +233,35 @@ def unlink_version(*, link: CollectionLink, actor) -> None:
         _touch_registry(registry.pk)
 
 
+def reserve_index(*, collection: Collection, index: int, actor) -> None:
+    """Keep `index` and every index below it from being handed out by later links.
+
+    Importers call it for the numbers that the source system gave to versions it deleted
+    since, so those numbers stay gaps. Reserving an index that is already behind the
+    collection's next index changes nothing and records nothing.
+    """
+    registry = collection.registry
+    require_change(actor, registry)
+    if index < 0:
+        raise ValidationError(f"The index {index} is negative; give 0 or more.")
+
+    with transaction.atomic():
+        locked = Collection.objects.select_for_update().get(pk=collection.pk)
+        if locked.next_index > index:
+            return
+        Collection.objects.filter(pk=locked.pk).update(next_index=index + 1)
+        collection.next_index = index + 1
+        record_event(
+            organization_id=registry.organization_id,
+            actor=actor,
+            action="index.reserved",
+            target=f"{collection.name}:v{index}",
+            registry_id=registry.pk,
+            collection_id=collection.pk,
+            data={"index": index, "next_index": index + 1},
+        )
+
+
 def _refresh_latest(collection: Collection) -> None:
     """Point `latest` at the highest remaining index, or drop it when none remains."""
     newest = collection.links.order_by("-index").first()
