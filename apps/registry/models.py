@@ -179,6 +179,11 @@ class Registry(models.Model):
         blank=True,
         related_name="+",
     )
+    # A write pause (set by a migration): while write_paused_since is set, every write
+    # service rejects changes with the reason; write_pause_ends_at is the expected end.
+    write_paused_since = models.DateTimeField(null=True, blank=True)
+    write_pause_ends_at = models.DateTimeField(null=True, blank=True)
+    write_pause_reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

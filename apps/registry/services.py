@@ -2,6 +2,9 @@
 
 Each function checks the permission and the input, writes inside one transaction and records
 an AuditEvent there. Pages, htmx fragments, commands and importers all call these.
+
+Write services run whole inside transaction.atomic, so the write-pause check made by
+require_change and require_admin keeps its lock until the write commits.
 """
 
 import hashlib
@@ -94,6 +97,7 @@ def _touch_registry(registry_id: int) -> None:
 # Collections --------------------------------------------------------------------------------
 
 
+@transaction.atomic
 def create_collection(
     *,
     registry: Registry,
@@ -141,6 +145,7 @@ def create_collection(
 # Links --------------------------------------------------------------------------------------
 
 
+@transaction.atomic
 def link_version(
     *,
     collection: Collection,
@@ -207,6 +212,7 @@ def link_version(
     return link
 
 
+@transaction.atomic
 def unlink_version(*, link: CollectionLink, actor) -> None:
     collection = link.collection
     registry = collection.registry
@@ -233,6 +239,7 @@ def unlink_version(*, link: CollectionLink, actor) -> None:
         _touch_registry(registry.pk)
 
 
+@transaction.atomic
 def reserve_index(*, collection: Collection, index: int, actor) -> None:
     """Keep `index` and every index below it from being handed out by later links.
 
@@ -284,6 +291,7 @@ def _unique_aliases(aliases: Iterable[str]) -> list[str]:
     return list(seen.values())
 
 
+@transaction.atomic
 def set_alias(*, link: CollectionLink, name: str, actor) -> Alias:
     """Put an alias on a link, moving it from whichever link of the collection held it."""
     collection = link.collection
@@ -333,6 +341,7 @@ def _move_alias(collection: Collection, link: CollectionLink, name: str, actor) 
     return alias
 
 
+@transaction.atomic
 def remove_alias(*, collection: Collection, name: str, actor) -> None:
     require_change(actor, collection.registry)
     if name.lower() == Alias.LATEST:
@@ -385,6 +394,7 @@ def _target_scope(target: Collection | CollectionLink) -> tuple[Collection, str]
     return target, target.name
 
 
+@transaction.atomic
 def add_tag(*, target: Collection | CollectionLink, name: str, actor) -> Tag:
     collection, label = _target_scope(target)
     require_change(actor, collection.registry)
@@ -407,6 +417,7 @@ def add_tag(*, target: Collection | CollectionLink, name: str, actor) -> Tag:
     return tag
 
 
+@transaction.atomic
 def remove_tag(*, target: Collection | CollectionLink, name: str, actor) -> None:
     collection, label = _target_scope(target)
     require_change(actor, collection.registry)
@@ -427,6 +438,7 @@ def remove_tag(*, target: Collection | CollectionLink, name: str, actor) -> None
         _touch_registry(collection.registry_id)
 
 
+@transaction.atomic
 def edit_description(*, target: Collection | CollectionLink, text: str, actor) -> None:
     collection, label = _target_scope(target)
     require_change(actor, collection.registry)
@@ -613,6 +625,7 @@ def _audit_registry(registry: Registry, actor, action: str, data: dict | None = 
     )
 
 
+@transaction.atomic
 def update_registry(
     *,
     registry: Registry,
@@ -687,6 +700,7 @@ def count_new_viewers(registry: Registry) -> int:
     )
 
 
+@transaction.atomic
 def set_visibility(*, registry: Registry, visibility: str, confirmed: bool, actor) -> Registry:
     """Switch a custom registry's visibility; widening it needs `confirmed=True`."""
     require_admin(actor, registry, "Changing the visibility")
@@ -718,6 +732,7 @@ def set_visibility(*, registry: Registry, visibility: str, confirmed: bool, acto
     return registry
 
 
+@transaction.atomic
 def delete_registry(*, registry: Registry, confirm_name: str, actor) -> None:
     """Delete a custom registry with its collections, links and grants; sources stay."""
     require_admin(actor, registry, "Deleting the registry")
@@ -778,6 +793,7 @@ def _granted_role(registry: Registry, principal) -> Role | None:
     return role_from_codenames(rows.values_list("permission__codename", flat=True))
 
 
+@transaction.atomic
 def add_member(*, registry: Registry, member, role: Role | None = None, actor) -> Role:
     """Grant a user, team or service account a role (default: Restricted Viewer, bots Member)."""
     require_admin(actor, registry, "Adding members")
@@ -811,6 +827,7 @@ def _guard_last_admin(registry: Registry, principal, label: str, new_role: Role 
         )
 
 
+@transaction.atomic
 def change_role(*, registry: Registry, member, role: Role, actor) -> None:
     require_admin(actor, registry, "Changing roles")
     principal, label, is_bot = _principal(member)
@@ -832,6 +849,7 @@ def change_role(*, registry: Registry, member, role: Role, actor) -> None:
         )
 
 
+@transaction.atomic
 def remove_member(*, registry: Registry, member, actor) -> None:
     """Remove a member; anyone may remove themselves, Admins may remove anyone."""
     principal, label, _ = _principal(member)
@@ -848,6 +866,7 @@ def remove_member(*, registry: Registry, member, actor) -> None:
         _audit_registry(registry, actor, "member.removed", {"member": label})
 
 
+@transaction.atomic
 def make_owner(*, registry: Registry, user, actor) -> None:
     """Label a member as the registry's owner; it grants nothing."""
     require_admin(actor, registry, "Choosing the owner")
@@ -861,6 +880,7 @@ def make_owner(*, registry: Registry, user, actor) -> None:
         _audit_registry(registry, actor, "registry.owner_changed", {"owner": user.username})
 
 
+@transaction.atomic
 def add_protected_alias(*, registry: Registry, name: str, actor) -> ProtectedAlias:
     require_admin(actor, registry, "Protecting an alias")
     validate_alias(name)
@@ -873,6 +893,7 @@ def add_protected_alias(*, registry: Registry, name: str, actor) -> ProtectedAli
     return protected
 
 
+@transaction.atomic
 def remove_protected_alias(*, registry: Registry, name: str, actor) -> None:
     require_admin(actor, registry, "Unprotecting an alias")
     with transaction.atomic():
@@ -892,6 +913,7 @@ def star_registry(*, registry: Registry, user, starred: bool = True) -> None:
         Star.objects.filter(user=user, registry=registry).delete()
 
 
+@transaction.atomic
 def delete_collection(*, collection: Collection, confirm_name: str, actor) -> None:
     """Delete a collection and its links (the source versions stay)."""
     registry = collection.registry
