@@ -114,3 +114,32 @@ class ServiceAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} (service account of {self.team})"
+
+
+class ApiKey(models.Model):
+    """A secret that authenticates a user or a service account as `Authorization: Bearer KEY`.
+
+    The key reads `PREFIX-SECRET`. Only the sha256 of the secret is stored, so a key is shown
+    once, when it is created, and cannot be read back. The secret has 48 random characters,
+    which makes a plain sha256 safe here: there is nothing to guess from a dictionary.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16)
+    hashed_secret = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="api_key_by_user")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}-…) of {self.user_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

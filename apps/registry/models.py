@@ -129,6 +129,8 @@ class ManifestEntry(models.Model):
     path = models.CharField(max_length=1024)
     size = models.BigIntegerField()
     sha256 = models.CharField(max_length=64)
+    # The base64 md5 of the content, as W&B manifests carry it; blank where unknown.
+    md5 = models.CharField(max_length=24, blank=True)
 
     class Meta:
         ordering = ["path"]
