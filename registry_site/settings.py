@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "apps.orgs",
     "apps.audit",
     "apps.registry",
+    "apps.legacy",
 ]
 
 MIDDLEWARE = [
@@ -140,6 +141,8 @@ if WHITENOISE_USE_FINDERS:
 # Registry behaviour.
 REGISTRY_PATH_PREFIX = env_str("REGISTRY_PATH_PREFIX") or "wandb-registry-"
 REGISTRY_PAGE_SIZE = env_int("REGISTRY_PAGE_SIZE", 25)
+# Days a migrated legacy registry stays readable before its views hide themselves.
+LEGACY_RETENTION_DAYS = env_int("LEGACY_RETENTION_DAYS", 28)
 
 # Celery: eager in the web process unless a broker is configured.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or ""
