@@ -30,6 +30,11 @@ class Organization(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        permissions = [
+            # Support staff hold this model-wide permission (no superuser needed): it opens
+            # the support console for migrations and notices.
+            ("support_console", "Use the support console"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 Lower("name"),
