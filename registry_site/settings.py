@@ -46,6 +46,11 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.registry",
     "apps.legacy",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "apps.api",
 ]
 
 MIDDLEWARE = [
@@ -143,6 +148,73 @@ REGISTRY_PATH_PREFIX = env_str("REGISTRY_PATH_PREFIX") or "wandb-registry-"
 REGISTRY_PAGE_SIZE = env_int("REGISTRY_PAGE_SIZE", 25)
 # Days a migrated legacy registry stays readable before its views hide themselves.
 LEGACY_RETENTION_DAYS = env_int("LEGACY_RETENTION_DAYS", 28)
+
+# Artifact files, content-addressed by sha256, in the "artifacts" storage: a folder unless
+# ARTIFACT_STORAGE_BACKEND names another Django storage class (S3, GCS, ...).
+_artifact_backend = env_str("ARTIFACT_STORAGE_BACKEND") or ""
+STORAGES["artifacts"] = (
+    {"BACKEND": _artifact_backend}
+    if _artifact_backend
+    else {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": env_str("ARTIFACT_FILES_ROOT") or str(BASE_DIR / "artifacts-storage")
+        },
+    }
+)
+ARTIFACT_FILE_MAX_BYTES = env_int("ARTIFACT_FILE_MAX_BYTES", 5 * 1024**3)
+ARTIFACT_SIGNED_URL_SECONDS = env_int("ARTIFACT_SIGNED_URL_SECONDS", 15 * 60)
+
+# REST API. Throttle counts live in the default cache, which is per process unless CACHE_URL
+# points at a shared Redis.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # The key class comes first so that a request without credentials gets 401 with
+        # a WWW-Authenticate header rather than the 403 that session-only auth answers.
+        "apps.api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apps.api.throttling.ApiKeyRateThrottle",
+        "apps.api.throttling.AnonymousRateThrottle",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "apps.api.pagination.CursorPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "apps.api.schema.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "apps.api.errors.handle_exception",
+    "PAGE_SIZE": env_int("API_PAGE_SIZE", 50),
+}
+# Requests per period ("N/s", "N/min", "N/hour", "N/day").
+API_THROTTLE_RATES = {
+    "key": env_str("API_THROTTLE_KEY") or "1200/min",
+    "anonymous": env_str("API_THROTTLE_ANONYMOUS") or "60/min",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Artifact registry API",
+    "DESCRIPTION": (
+        "Registries, collections, versions, aliases, members, artifact files and API keys. "
+        "Send `Authorization: Bearer KEY`; every error has the body "
+        '`{"error": {"code": ..., "message": ..., "field": ...}}`.'
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
+
+_cache_url = env_str("CACHE_URL") or ""
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+        if _cache_url
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 # Celery: eager in the web process unless a broker is configured.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or ""

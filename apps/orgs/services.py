@@ -5,13 +5,23 @@ one transaction, so removing someone from a team removes the access that came th
 team on the very next request.
 """
 
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+import string
+from datetime import timedelta
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from apps.core.validators import validate_name
 from apps.orgs.models import (
+    ApiKey,
     Organization,
     OrgMembership,
     OrgRole,
@@ -20,6 +30,8 @@ from apps.orgs.models import (
     TeamMembership,
     TeamRole,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def ensure_org_groups(organization: Organization) -> Organization:
@@ -110,3 +122,77 @@ def create_service_account(*, team: Team, name: str, description: str = "") -> S
         add_org_member(organization=team.organization, user=user, role=OrgRole.MEMBER)
         add_team_member(team=team, user=user, role=TeamRole.MEMBER)
     return account
+
+
+# API keys -----------------------------------------------------------------------------------
+
+API_KEY_PREFIX = "reg"
+API_KEY_SECRET_LENGTH = 48
+API_KEY_ALPHABET = string.ascii_letters + string.digits + "_"
+# The W&B SDK accepts `[prefix-]secret` keys whose secret has 40 or more of these characters.
+API_KEY_PATTERN = re.compile(
+    r"^(?:(?P<prefix>[A-Za-z0-9_-]{1,16})-)?(?P<secret>[A-Za-z0-9_]{40,})$"
+)
+# last_used_at is written at most this often per key, so reads do not each cost a write.
+API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def hash_api_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_api_key(*, user, name: str) -> tuple[ApiKey, str]:
+    """Create a key for a user or a service account; return the row and the full key.
+
+    The full key exists only in the return value: the database keeps its hash.
+    """
+    name = name.strip()
+    if not name:
+        raise ValidationError("The key name is empty; name the key after where it is used.")
+    if len(name) > ApiKey._meta.get_field("name").max_length:
+        raise ValidationError("The key name is longer than 100 characters; shorten it.")
+    if not user.is_active:
+        raise ValidationError(f"{user.username} is deactivated; keys cannot be created for them.")
+    secret = "".join(secrets.choice(API_KEY_ALPHABET) for _ in range(API_KEY_SECRET_LENGTH))
+    key = ApiKey.objects.create(
+        user=user, name=name, prefix=API_KEY_PREFIX, hashed_secret=hash_api_secret(secret)
+    )
+    logger.info("API key %s created for user %s", key.pk, user.pk)
+    return key, f"{API_KEY_PREFIX}-{secret}"
+
+
+def revoke_api_key(*, key: ApiKey, actor) -> None:
+    """Revoke a key; only its owner may. Revoking twice changes nothing."""
+    if key.user_id != getattr(actor, "pk", None):
+        raise PermissionDenied("Only the owner of an API key can revoke it.")
+    if key.revoked_at is None:
+        ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        key.refresh_from_db(fields=["revoked_at"])
+        logger.info("API key %s revoked by user %s", key.pk, actor.pk)
+
+
+def authenticate_api_key(raw: str) -> ApiKey | None:
+    """The active key a client sent, with its user, or None when it is unknown or revoked.
+
+    Records the time of use, at most once per API_KEY_TOUCH_INTERVAL for each key.
+    """
+    match = API_KEY_PATTERN.match(raw or "")
+    if match is None:
+        return None
+    digest = hash_api_secret(match.group("secret"))
+    key = (
+        ApiKey.objects.select_related("user")
+        .filter(hashed_secret=digest, revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    # The lookup matched on the digest already; comparing again in constant time keeps the
+    # prefix check and the final decision free of early exits.
+    if key is None or not hmac.compare_digest(key.hashed_secret, digest):
+        return None
+    if not hmac.compare_digest(key.prefix, match.group("prefix") or key.prefix):
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at >= API_KEY_TOUCH_INTERVAL:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key
