@@ -9,7 +9,10 @@ plus a `model` collection `fraud-detector` with three linked versions (v0, v1, v
 `champion` on v1 and `latest` on v2.
 """
 
+import os
+
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from apps.orgs import services as org_services
@@ -20,6 +23,42 @@ from apps.registry.models import Registry
 from apps.registry.roles import Role
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+# Real services -----------------------------------------------------------------------------
+#
+# Tests marked `postgres`, `worker` or `browser` need PostgreSQL, Redis or Chromium. Where one
+# is missing they are skipped with a message on how to enable them, except when
+# REQUIRE_SERVICES=1 (set by .ci/run), which turns the skip into a failure.
+
+
+def services_required() -> bool:
+    return os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def skip_or_fail(reason: str):
+    """Skip the running test for `reason`, or fail it when REQUIRE_SERVICES=1."""
+    if services_required():
+        pytest.fail(f"{reason} (REQUIRE_SERVICES=1 makes this a failure)", pytrace=False)
+    pytest.skip(reason)
+
+
+def on_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def pytest_collection_modifyitems(config, items):
+    # The SQLite pass skips these even under REQUIRE_SERVICES=1: they run in the PostgreSQL
+    # pass, which fails by itself when no server is reachable.
+    if on_postgres():
+        return
+    skip = pytest.mark.skip(
+        reason="needs PostgreSQL: run `make test-postgres` with a server on 127.0.0.1:5432 "
+        "or DATABASE_URL set"
+    )
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(skip)
 
 
 def make_user(username: str):
