@@ -1,6 +1,18 @@
+from collections.abc import Callable
 from typing import Any
 
 from apps.audit.models import AuditEvent
+
+# Callables that record_event calls with each new event, inside the transaction of the write.
+# Higher apps register here (automations, from its AppConfig.ready) so this app never imports
+# them. An exception in a listener propagates, so it rolls the write back.
+EventListener = Callable[[AuditEvent], None]
+event_listeners: list[EventListener] = []
+
+
+def add_event_listener(listener: EventListener) -> None:
+    if listener not in event_listeners:
+        event_listeners.append(listener)
 
 
 def record_event(
@@ -14,7 +26,7 @@ def record_event(
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Write one audit row; call it inside the transaction of the write it describes."""
-    return AuditEvent.objects.create(
+    event = AuditEvent.objects.create(
         organization_id=organization_id,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         action=action,
@@ -23,3 +35,6 @@ def record_event(
         collection_id=collection_id,
         data=data or {},
     )
+    for listener in event_listeners:
+        listener(event)
+    return event

@@ -232,7 +232,7 @@ def unlink_version(*, link: CollectionLink, actor) -> None:
             target=f"{collection.name}:v{link.index}",
             registry_id=registry.pk,
             collection_id=collection.pk,
-            data={"index": link.index, "aliases": alias_names},
+            data={"index": link.index, "aliases": alias_names, "version_id": link.version_id},
         )
         _refresh_latest(locked)
         Collection.objects.filter(pk=locked.pk).update(updated_at=timezone.now())
@@ -394,6 +394,11 @@ def _target_scope(target: Collection | CollectionLink) -> tuple[Collection, str]
     return target, target.name
 
 
+def _link_index(target: Collection | CollectionLink) -> dict[str, int]:
+    """The link's index for the audit data of a tag event on a version, else nothing."""
+    return {"index": target.index} if isinstance(target, CollectionLink) else {}
+
+
 @transaction.atomic
 def add_tag(*, target: Collection | CollectionLink, name: str, actor) -> Tag:
     collection, label = _target_scope(target)
@@ -411,7 +416,7 @@ def add_tag(*, target: Collection | CollectionLink, name: str, actor) -> Tag:
             target=label,
             registry_id=collection.registry_id,
             collection_id=collection.pk,
-            data={"tag": tag.name},
+            data={"tag": tag.name, **_link_index(target)},
         )
         _touch_registry(collection.registry_id)
     return tag
@@ -433,7 +438,7 @@ def remove_tag(*, target: Collection | CollectionLink, name: str, actor) -> None
             target=label,
             registry_id=collection.registry_id,
             collection_id=collection.pk,
-            data={"tag": tag.name},
+            data={"tag": tag.name, **_link_index(target)},
         )
         _touch_registry(collection.registry_id)
 
