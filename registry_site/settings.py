@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "apps.orgs",
     "apps.audit",
     "apps.registry",
+    "apps.automations",
     "apps.legacy",
     "rest_framework",
     "django_filters",
@@ -227,6 +228,36 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+
+# Automations: webhooks sent on registry events.
+# Fernet keys for integration access tokens and signing secrets, separated by commas: the
+# first encrypts, all decrypt (put a new key first to rotate). Unset, one key is derived from
+# SECRET_KEY, and changing SECRET_KEY then makes the stored secrets unreadable until each
+# integration's token and secret are entered again.
+AUTOMATIONS_ENCRYPTION_KEY = env_list("AUTOMATIONS_ENCRYPTION_KEY", [])
+# Allows webhook targets on loopback, private and link-local addresses, and plain http, for
+# endpoints on a trusted internal network. Cloud metadata addresses stay rejected.
+AUTOMATIONS_ALLOW_PRIVATE_TARGETS = env_bool("AUTOMATIONS_ALLOW_PRIVATE_TARGETS", False)
+AUTOMATIONS_CONNECT_TIMEOUT = env_int("AUTOMATIONS_CONNECT_TIMEOUT_SECONDS", 5)
+AUTOMATIONS_READ_TIMEOUT = env_int("AUTOMATIONS_READ_TIMEOUT_SECONDS", 10)
+AUTOMATIONS_MAX_ATTEMPTS = env_int("AUTOMATIONS_MAX_ATTEMPTS", 6)
+# After failed attempt n the next one waits BACKOFF * 2^(n-1) seconds, at most BACKOFF_MAX.
+AUTOMATIONS_RETRY_BACKOFF_SECONDS = env_int("AUTOMATIONS_RETRY_BACKOFF_SECONDS", 10)
+AUTOMATIONS_RETRY_BACKOFF_MAX_SECONDS = env_int("AUTOMATIONS_RETRY_BACKOFF_MAX_SECONDS", 600)
+# Without a broker, deliveries run in a background thread so no request waits for a webhook.
+AUTOMATIONS_DELIVER_IN_THREAD = env_bool("AUTOMATIONS_DELIVER_IN_THREAD", True)
+if min(AUTOMATIONS_CONNECT_TIMEOUT, AUTOMATIONS_READ_TIMEOUT, AUTOMATIONS_MAX_ATTEMPTS) < 1:
+    raise ImproperlyConfigured(
+        "AUTOMATIONS_CONNECT_TIMEOUT_SECONDS, AUTOMATIONS_READ_TIMEOUT_SECONDS and "
+        "AUTOMATIONS_MAX_ATTEMPTS must each be 1 or more."
+    )
+CELERY_BEAT_SCHEDULE = {
+    # Queues again the deliveries whose task was lost, for example to a broker outage.
+    "automations-requeue-stalled": {
+        "task": "automations.requeue_stalled_executions",
+        "schedule": 300.0,
+    },
+}
 
 # Security. Production (DEBUG off) gets the strict defaults that `check --deploy` asks for;
 # each one can be relaxed from the environment, for example behind a TLS-terminating proxy.
