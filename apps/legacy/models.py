@@ -14,6 +14,12 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from apps.legacy.querysets import (
+    LegacyRegistryQuerySet,
+    LegacyVersionQuerySet,
+    RegisteredModelQuerySet,
+)
+
 
 class LegacyState(models.TextChoices):
     ACTIVE = "active", "Active"
@@ -42,6 +48,8 @@ class LegacyRegistry(models.Model):
         related_name="migrated_from",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = LegacyRegistryQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "legacy registries"
@@ -88,6 +96,8 @@ class RegisteredModel(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
+    objects = RegisteredModelQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -124,6 +134,8 @@ class LegacyVersion(models.Model):
     )
     linked_at = models.DateTimeField(default=timezone.now)
 
+    objects = LegacyVersionQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["model", "index"], name="legacy_version_index_unique"),
@@ -135,6 +147,14 @@ class LegacyVersion(models.Model):
 
 
 class LegacyAlias(models.Model):
+    """A name that points at one version of a registered model.
+
+    Like the registry's aliases, `latest` is a row kept by the services themselves: it
+    always points at the highest remaining index, so a copy of the rows carries it over.
+    """
+
+    LATEST = "latest"
+
     model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="aliases")
     version = models.ForeignKey(LegacyVersion, on_delete=models.CASCADE, related_name="aliases")
     name = models.CharField(max_length=128)
