@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "apps.orgs",
     "apps.audit",
     "apps.registry",
+    "apps.notices",
     "apps.automations",
     "apps.legacy",
     "rest_framework",
@@ -89,6 +90,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "apps.notices.context_processors.site_notices",
             ],
         },
     },
@@ -149,6 +151,22 @@ REGISTRY_PATH_PREFIX = env_str("REGISTRY_PATH_PREFIX") or "wandb-registry-"
 REGISTRY_PAGE_SIZE = env_int("REGISTRY_PAGE_SIZE", 25)
 # Days a migrated legacy registry stays readable before its views hide themselves.
 LEGACY_RETENTION_DAYS = env_int("LEGACY_RETENTION_DAYS", 28)
+# How long before a migration's window its notices start: the announcement, the reminder
+# (warning) and the final reminder (critical).
+MIGRATION_ANNOUNCEMENT_LEAD_DAYS = env_int("MIGRATION_ANNOUNCEMENT_LEAD_DAYS", 42)
+MIGRATION_REMINDER_LEAD_DAYS = env_int("MIGRATION_REMINDER_LEAD_DAYS", 7)
+MIGRATION_FINAL_REMINDER_LEAD_HOURS = env_int("MIGRATION_FINAL_REMINDER_LEAD_HOURS", 24)
+if not (
+    MIGRATION_ANNOUNCEMENT_LEAD_DAYS * 24
+    > MIGRATION_REMINDER_LEAD_DAYS * 24
+    > MIGRATION_FINAL_REMINDER_LEAD_HOURS
+    > 0
+):
+    raise ImproperlyConfigured(
+        "Migration notice lead times must shrink toward the window: "
+        "MIGRATION_ANNOUNCEMENT_LEAD_DAYS > MIGRATION_REMINDER_LEAD_DAYS > "
+        "MIGRATION_FINAL_REMINDER_LEAD_HOURS / 24 > 0."
+    )
 
 # Artifact files, content-addressed by sha256, in the "artifacts" storage: a folder unless
 # ARTIFACT_STORAGE_BACKEND names another Django storage class (S3, GCS, ...).

@@ -3,6 +3,8 @@ from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models.functions import Lower
 
+from apps.orgs.timezones import validate_time_zone
+
 
 class OrgRole(models.TextChoices):
     ADMIN = "admin", "Admin"
@@ -27,6 +29,8 @@ class Organization(models.Model):
     admins_group = models.OneToOneField(
         Group, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # IANA name of the zone members see times in unless their profile names one; blank: UTC.
+    default_time_zone = models.CharField(max_length=64, blank=True, validators=[validate_time_zone])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -148,3 +152,16 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class Profile(models.Model):
+    """Personal settings of a user; a user without a row has the defaults."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    # IANA name such as "Europe/Berlin"; blank falls back to the organization's default.
+    time_zone = models.CharField(max_length=64, blank=True, validators=[validate_time_zone])
+
+    def __str__(self) -> str:
+        return f"profile of {self.user}"

@@ -25,11 +25,14 @@ from apps.orgs.models import (
     Organization,
     OrgMembership,
     OrgRole,
+    Profile,
     ServiceAccount,
     Team,
     TeamMembership,
     TeamRole,
 )
+from apps.orgs.support import is_support
+from apps.orgs.timezones import forget_time_zone_name, validate_time_zone
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +125,37 @@ def create_service_account(*, team: Team, name: str, description: str = "") -> S
         add_org_member(organization=team.organization, user=user, role=OrgRole.MEMBER)
         add_team_member(team=team, user=user, role=TeamRole.MEMBER)
     return account
+
+
+# Time zones ---------------------------------------------------------------------------------
+
+
+def set_time_zone(*, user, time_zone: str) -> Profile:
+    """Set the zone a person reads and enters times in; blank falls back to the organization's."""
+    validate_time_zone(time_zone)
+    profile, _ = Profile.objects.update_or_create(user=user, defaults={"time_zone": time_zone})
+    # The zone was looked up and kept on this user object earlier in the request.
+    forget_time_zone_name(user)
+    logger.info("User %s set the time zone %r", user.pk, time_zone)
+    return profile
+
+
+def set_organization_time_zone(*, organization: Organization, time_zone: str, actor) -> None:
+    """Set the zone members without a zone of their own see times in; org admins and support."""
+    is_admin = OrgMembership.objects.filter(
+        organization=organization, user=actor, role=OrgRole.ADMIN
+    ).exists()
+    if not (is_admin or is_support(actor)):
+        raise PermissionDenied(f"Only admins of {organization.name} can set its default time zone.")
+    validate_time_zone(time_zone)
+    Organization.objects.filter(pk=organization.pk).update(default_time_zone=time_zone)
+    organization.default_time_zone = time_zone
+    logger.info(
+        "User %s set the default time zone of organization %s to %r",
+        getattr(actor, "pk", None),
+        organization.pk,
+        time_zone,
+    )
 
 
 # API keys -----------------------------------------------------------------------------------

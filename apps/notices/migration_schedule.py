@@ -1,0 +1,251 @@
+"""The notices of a team's migration to the new Registry, computed from its window.
+
+Pure functions: they read settings for defaults but touch no database, so moving a window is
+"compute the specs again and sync them". Stages, each ending where the next begins:
+
+    announcement    info      window - 6 weeks (at once when scheduled later) to the reminder
+    reminder        warning   window - 1 week to the final reminder
+    final-reminder  critical  window - 1 day to the window
+    pause           critical  window to completion; cannot be dismissed
+    completed       info      completion to the moment the legacy view hides itself
+
+The lead times are the settings MIGRATION_ANNOUNCEMENT_LEAD_DAYS, MIGRATION_REMINDER_LEAD_DAYS
+and MIGRATION_FINAL_REMINDER_LEAD_HOURS. This module knows nothing of the migration app:
+callers pass plain values and key the notices "migration:<plan id>:<stage>".
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from django.conf import settings
+
+from apps.notices.models import Audience, Severity
+from apps.notices.services import NoticeFields
+
+
+class Stage(StrEnum):
+    ANNOUNCEMENT = "announcement"
+    REMINDER = "reminder"
+    FINAL_REMINDER = "final-reminder"
+    PAUSE = "pause"
+    COMPLETED = "completed"
+    ABORTED = "aborted"
+
+
+@dataclass(frozen=True)
+class LeadTimes:
+    """How long before the window each stage's notice starts."""
+
+    announcement: timedelta = timedelta(weeks=6)
+    reminder: timedelta = timedelta(weeks=1)
+    final_reminder: timedelta = timedelta(days=1)
+
+    @classmethod
+    def from_settings(cls) -> "LeadTimes":
+        return cls(
+            announcement=timedelta(days=settings.MIGRATION_ANNOUNCEMENT_LEAD_DAYS),
+            reminder=timedelta(days=settings.MIGRATION_REMINDER_LEAD_DAYS),
+            final_reminder=timedelta(hours=settings.MIGRATION_FINAL_REMINDER_LEAD_HOURS),
+        )
+
+
+@dataclass(frozen=True)
+class NoticeSpec:
+    """One notice of the timeline: what it says and when it shows; the audience is the caller's."""
+
+    stage: Stage
+    severity: Severity
+    starts_at: datetime
+    ends_at: datetime | None
+    dismissible: bool
+    message: str
+    link_url: str = ""
+    link_label: str = ""
+    event_at: datetime | None = None
+    event_label: str = ""
+
+    def to_fields(self, *, audience: str, **targets) -> NoticeFields:
+        """The notice write for this spec, for `audience` and its organization/team/registry."""
+        return NoticeFields(
+            message=self.message,
+            severity=self.severity,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            audience=audience,
+            link_url=self.link_url,
+            link_label=self.link_label,
+            dismissible=self.dismissible,
+            event_at=self.event_at,
+            event_label=self.event_label,
+            **targets,
+        )
+
+
+@dataclass(frozen=True)
+class MigrationFacts:
+    """What the notices say about one team's migration."""
+
+    legacy_path: str  # "nlp-team/model-registry"
+    new_path: str  # "acme/wandb-registry-nlp-team"
+    registry_name: str  # "nlp-team", the new registry's name
+    new_registry_url: str = ""  # link to the new registry's page, once it exists
+
+
+def migration_notice_specs(
+    *,
+    window_start: datetime,
+    expected_pause: timedelta,
+    facts: MigrationFacts,
+    scheduled_at: datetime,
+    completed_at: datetime | None = None,
+    retention: timedelta | None = None,
+    lead_times: LeadTimes | None = None,
+) -> list[NoticeSpec]:
+    """The notices of a migration whose write pause starts at `window_start`.
+
+    A stage whose start is before `scheduled_at` starts at `scheduled_at` instead, and a stage
+    that would be over by then is left out, so the list holds only notices that can show.
+    `retention` (default: the LEGACY_RETENTION_DAYS setting) sets when the completed banner
+    ends, since that is when the legacy view hides itself.
+    """
+    lead = lead_times or LeadTimes.from_settings()
+    if retention is None:
+        retention = timedelta(days=settings.LEGACY_RETENTION_DAYS)
+    if completed_at is not None and completed_at < window_start:
+        raise ValueError(f"completed_at {completed_at} is before the window {window_start}")
+
+    pause_words = duration_words(expected_pause)
+    what_happens = (
+        f"Writes to `{facts.legacy_path}` pause for about {pause_words} while it is copied to "
+        f"the new registry **{facts.registry_name}** (`{facts.new_path}`); reading goes on. "
+        f"Afterwards the old paths keep working and lead to the same versions under "
+        f"`{facts.new_path}`."
+    )
+    before_window = [
+        (
+            Stage.ANNOUNCEMENT,
+            Severity.INFO,
+            window_start - lead.announcement,
+            window_start - lead.reminder,
+            f"**Your team's Model Registry moves to the new Registry.** {what_happens}",
+        ),
+        (
+            Stage.REMINDER,
+            Severity.WARNING,
+            window_start - lead.reminder,
+            window_start - lead.final_reminder,
+            "**Reminder: your team's Model Registry moves to the new Registry soon.** "
+            + what_happens,
+        ),
+        (
+            Stage.FINAL_REMINDER,
+            Severity.CRITICAL,
+            window_start - lead.final_reminder,
+            window_start,
+            f"**Your team's Model Registry moves to the new Registry shortly.** {what_happens} "
+            "Finish or hold back writes before the pause starts.",
+        ),
+    ]
+    specs = []
+    for stage, severity, starts_at, ends_at, message in before_window:
+        starts_at = max(starts_at, scheduled_at)
+        if starts_at >= ends_at:
+            continue
+        specs.append(
+            NoticeSpec(
+                stage=stage,
+                severity=severity,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                dismissible=True,
+                message=message,
+                event_at=window_start,
+                event_label="Writes pause",
+            )
+        )
+
+    specs.append(
+        NoticeSpec(
+            stage=Stage.PAUSE,
+            severity=Severity.CRITICAL,
+            starts_at=max(window_start, scheduled_at),
+            ends_at=completed_at,
+            dismissible=False,
+            message=(
+                f"**Writes to `{facts.legacy_path}` are paused** while it is copied to the new "
+                f"registry **{facts.registry_name}** (`{facts.new_path}`). Reading goes on; "
+                "writes are rejected until the copy is complete."
+            ),
+            event_at=window_start + expected_pause,
+            event_label="Expected to finish",
+        )
+    )
+
+    if completed_at is not None:
+        hidden_at = completed_at + retention
+        specs.append(
+            NoticeSpec(
+                stage=Stage.COMPLETED,
+                severity=Severity.INFO,
+                starts_at=completed_at,
+                ends_at=hidden_at,
+                dismissible=True,
+                message=(
+                    f"**Your team's Model Registry now lives in the registry "
+                    f"{facts.registry_name}** (`{facts.new_path}`). The old view "
+                    f"`{facts.legacy_path}` is read-only and will be hidden; its paths keep "
+                    "working and lead to the new registry."
+                ),
+                link_url=facts.new_registry_url,
+                link_label=f"Open {facts.registry_name}" if facts.new_registry_url else "",
+                event_at=hidden_at,
+                event_label="Old view hidden",
+            )
+        )
+    return specs
+
+
+def migration_aborted_spec(
+    *, aborted_at: datetime, facts: MigrationFacts, shown_for: timedelta = timedelta(days=7)
+) -> NoticeSpec:
+    """The notice that replaces a migration's timeline when support cancels it."""
+    return NoticeSpec(
+        stage=Stage.ABORTED,
+        severity=Severity.INFO,
+        starts_at=aborted_at,
+        ends_at=aborted_at + shown_for,
+        dismissible=True,
+        message=(
+            f"**The move of `{facts.legacy_path}` to the new Registry was cancelled.** "
+            "The Model Registry is writable again and nothing in it changed; a new date will "
+            "be announced here."
+        ),
+    )
+
+
+def migration_key_prefix(plan_id: int) -> str:
+    return f"migration:{plan_id}:"
+
+
+def team_notice_values(specs: list[NoticeSpec], *, plan_id: int, team) -> dict[str, NoticeFields]:
+    """The specs as notice writes for the team's members and its organization's admins."""
+    prefix = migration_key_prefix(plan_id)
+    return {
+        f"{prefix}{spec.stage}": spec.to_fields(
+            audience=Audience.TEAM_AND_ORG_ADMINS, team=team, organization=team.organization
+        )
+        for spec in specs
+    }
+
+
+def duration_words(span: timedelta) -> str:
+    """A pause length in words, rounded up: "45 minutes", "4 hours", "2 days"."""
+    minutes = max(1, -(-int(span.total_seconds()) // 60))
+    if minutes < 60:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours = -(-minutes // 60)
+    if hours < 48:
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    days = -(-hours // 24)
+    return f"{days} days"
