@@ -1,0 +1,187 @@
+"""manage.py load_demo: the acme organization, its accounts and the imported MLflow sample."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+
+from apps.audit.models import AuditEvent
+from apps.orgs.models import Organization, OrgMembership, TeamMembership
+from apps.orgs.support import is_support
+from apps.registry.models import (
+    Alias,
+    ArtifactVersion,
+    Collection,
+    CollectionLink,
+    ManifestEntry,
+    Registry,
+    RegistryGroupObjectPermission,
+    Run,
+)
+from apps.registry.paths import parse_path
+from apps.registry.permissions import can_change
+from apps.registry.resolve import resolve_registry_path
+
+CHAMPION = "acme/wandb-registry-model/fraud-detector:champion"
+
+pytestmark = pytest.mark.django_db
+
+
+def load_demo(*args: str) -> str:
+    out = StringIO()
+    call_command("load_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def user(username: str):
+    return get_user_model().objects.get(username=username)
+
+
+def snapshot() -> dict[str, list]:
+    """Every row the demo creates, by primary key and natural key."""
+    return {
+        "users": sorted(get_user_model().objects.values_list("pk", "username", "is_staff")),
+        "organizations": sorted(Organization.objects.values_list("pk", "name")),
+        "org memberships": sorted(
+            OrgMembership.objects.values_list("pk", "user__username", "role")
+        ),
+        "team memberships": sorted(
+            TeamMembership.objects.values_list("pk", "team__name", "user__username", "role")
+        ),
+        "team grants": sorted(
+            RegistryGroupObjectPermission.objects.values_list(
+                "pk", "content_object__name", "group__name", "permission__codename"
+            )
+        ),
+        "collections": sorted(
+            Collection.objects.values_list("pk", "registry__name", "name", "next_index")
+        ),
+        "links": sorted(CollectionLink.objects.values_list("pk", "collection__name", "index")),
+        "aliases": sorted(Alias.objects.values_list("pk", "name", "link__index")),
+        "source versions": sorted(ArtifactVersion.objects.values_list("pk", "digest")),
+        "files": sorted(ManifestEntry.objects.values_list("pk", "path", "sha256")),
+        "runs": sorted(Run.objects.values_list("pk", "run_id")),
+        "audit events": sorted(AuditEvent.objects.values_list("pk", "action")),
+    }
+
+
+def test_load_demo_rejected_without_debug():
+    with pytest.raises(CommandError, match="loads only with DEBUG on"):
+        load_demo()
+
+    assert not Organization.objects.exists()
+    assert not get_user_model().objects.exists()
+
+
+def test_load_demo_forced_without_debug():
+    load_demo("--force")
+
+    assert Organization.objects.filter(name="acme").exists()
+    assert Collection.objects.filter(name="fraud-detector").exists()
+
+
+@override_settings(DEBUG=True)
+def test_load_demo_twice_keeps_rows():
+    load_demo()
+    first = snapshot()
+
+    load_demo()
+
+    assert snapshot() == first
+    assert len(first["collections"]) == 3
+    assert len(first["links"]) == 4
+
+
+@override_settings(DEBUG=True)
+def test_load_demo_keeps_changed_roles():
+    load_demo()
+    membership = OrgMembership.objects.get(user__username="carol")
+    membership.role = "member"
+    membership.save()
+
+    load_demo()
+
+    assert OrgMembership.objects.get(user__username="carol").role == "member"
+
+
+@override_settings(DEBUG=True)
+def test_demo_accounts_and_roles():
+    load_demo()
+
+    for username in ("admin", "alice", "bob", "dave", "carol", "support"):
+        assert user(username).check_password("demo-password"), username
+    roles = dict(OrgMembership.objects.values_list("user__username", "role"))
+    assert roles == {
+        "admin": "admin",
+        "alice": "member",
+        "bob": "member",
+        "dave": "member",
+        "carol": "viewer",
+    }
+    teams = sorted(TeamMembership.objects.values_list("team__name", "user__username", "role"))
+    assert teams == [
+        ("fraud-team", "alice", "admin"),
+        ("fraud-team", "bob", "member"),
+        ("nlp-team", "dave", "admin"),
+    ]
+    support = user("support")
+    assert support.is_staff
+    assert not support.is_superuser
+    assert is_support(support)
+    assert not is_support(user("admin"))
+
+
+@override_settings(DEBUG=True)
+def test_demo_imports_sample_for_fraud_team():
+    output = load_demo()
+
+    registry = Registry.objects.get(organization__name="acme", name="model")
+    names = sorted(Collection.objects.filter(registry=registry).values_list("name", flat=True))
+    assert names == ["Sentiment-BERT", "churn-model", "fraud-detector"]
+    projects = set(
+        ArtifactVersion.objects.values_list(
+            "artifact__project__team__name", "artifact__project__name"
+        )
+    )
+    assert projects == {("fraud-team", "mlflow-registry")}
+    assert "skipped prompt 'summarize-prompt'" in output
+
+
+@override_settings(DEBUG=True)
+def test_champion_path_resolves_to_v2():
+    load_demo()
+    bob = user("bob")
+
+    link = resolve_registry_path(bob, parse_path(CHAMPION))
+
+    assert link.collection.name == "fraud-detector"
+    assert link.index == 2
+    assert link.version.metadata["mlflow_stage"] == "Production"
+    assert can_change(bob, link.collection.registry)
+    assert not can_change(user("carol"), link.collection.registry)
+
+
+@override_settings(DEBUG=True)
+def test_champion_path_page_shows_v2(client):
+    load_demo()
+    client.force_login(user("bob"))
+
+    response = client.get(f"/path/{CHAMPION}", follow=True)
+
+    assert response.redirect_chain
+    assert "acme/wandb-registry-model/fraud-detector:v2" in response.content.decode()
+
+
+@override_settings(DEBUG=True)
+def test_output_lists_url_and_accounts(monkeypatch):
+    monkeypatch.setenv("PORT", "8123")
+
+    output = load_demo()
+
+    assert "Open http://127.0.0.1:8123/ and sign in" in output
+    assert "password 'demo-password'" in output
+    assert "  bob       org member, fraud-team member" in output
+    assert "  carol     org viewer" in output
+    assert "  support   support staff (support console), in no organization" in output
