@@ -123,7 +123,7 @@ class MlflowStore:
     root: Path
     models: list[RegisteredModel]  # prompts excluded, sorted by name
     prompts: list[RegisteredModel]
-    # Runs and logged models that some version refers to and that the store holds.
+    # Runs and logged models that some version refers to and that the store contains.
     runs: dict[str, MlflowRun]
     logged_models: dict[str, LoggedModel]
 
@@ -224,7 +224,7 @@ def _read_text_file(path: Path) -> str:
 
 
 def _read_tags(folder: Path) -> dict[str, str]:
-    """Tags stored one file per key; a key with '/' is a path of folders."""
+    """Read tags stored one file per key, where a key with '/' is a path of folders."""
     tags_folder = folder / "tags"
     if not tags_folder.is_dir():
         return {}

@@ -1,6 +1,6 @@
 """Import the registered models of an MLflow file store into one of our registries.
 
-apps/registry/mlflow.py reads the store and decides what our name rules reject; this module
+apps/registry/mlflow.py reads the store and decides what our name rules reject. This module
 writes what remains through the registry's services, one transaction per registered model.
 """
 
@@ -8,9 +8,10 @@ import json
 import logging
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from apps.core.exceptions import WritePaused
 from apps.orgs.models import Team
 from apps.registry import services
 from apps.registry.mlflow import (
@@ -61,8 +62,6 @@ def collection_description(model: RegisteredModel) -> str:
     return "\n\n".join(parts)
 
 
-
-
 @dataclass
 class ModelResult:
     name: str
@@ -80,6 +79,8 @@ class ImportReport:
     skipped: list[Skipped] = field(default_factory=list)
     runs: set[str] = field(default_factory=set)
     files: int = 0
+    # The message of the write pause that stopped the import before its last model.
+    stopped_by: str = ""
 
     @property
     def prompts(self) -> list[str]:
@@ -168,7 +169,19 @@ class RegistryImporter:
             if dry_run:
                 result = self._preview(plan, report)
             else:
-                result = self._apply_in_transaction(plan, project, report)
+                try:
+                    result = self._apply_in_transaction(plan, project, report)
+                except WritePaused as error:
+                    # Every later model would be rejected too, so stop here. The models
+                    # before this one are committed, and a later run continues after them.
+                    logger.warning(
+                        "MLflow import stopped by a write pause: store=%s registry=%s model=%r",
+                        self.store.root,
+                        self.registry.pk,
+                        model.name,
+                    )
+                    report.stopped_by = error.message
+                    break
             if result is not None:
                 report.results.append(result)
 
@@ -268,14 +281,17 @@ class RegistryImporter:
             # One transaction per registered model: it is imported whole or not at all.
             with transaction.atomic():
                 result, runs, files = self._apply(plan, project)
-        except ValidationError as error:
+        except (ValidationError, PermissionDenied) as error:
+            # A protected alias that the actor may not set raises PermissionDenied. Either
+            # error rolls back this model only.
+            reason = _message(error) if isinstance(error, ValidationError) else str(error)
             logger.warning(
                 "MLflow import skipped a model: store=%s model=%r error=%s",
                 self.store.root,
                 plan.model.name,
-                _message(error),
+                reason,
             )
-            report.skipped.append(Skipped("registered model", plan.model.name, _message(error)))
+            report.skipped.append(Skipped("registered model", plan.model.name, reason))
             return None
         report.runs.update(runs)
         report.files += files

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.orgs import services as org_services
@@ -25,6 +26,7 @@ from apps.registry.models import (
     Collection,
     CollectionLink,
     ManifestEntry,
+    Registry,
     Run,
 )
 
@@ -253,6 +255,38 @@ def test_registry_that_rejects_models_stops(org, team, org_admin):
         import_store(SAMPLE, "--registry", "dataset")
 
 
+def test_protected_alias_needs_an_admin_actor(org, team, org_admin, member, model_registry):
+    services.add_protected_alias(registry=model_registry, name="champion", actor=org_admin)
+
+    output = import_store(SAMPLE, "--actor", member.username)
+
+    assert "registered model 'fraud-detector': Moving an alias (protected alias champion)" in (
+        output
+    )
+    assert not Collection.objects.filter(name="fraud-detector").exists()
+    assert Collection.objects.filter(name="churn-model").exists()
+
+
+def test_write_pause_stops_the_import(org, team, org_admin, model_registry):
+    Registry.objects.filter(pk=model_registry.pk).update(
+        write_paused_since=timezone.now(), write_pause_reason="migration of fraud-team"
+    )
+
+    with pytest.raises(CommandError, match="paused for writes: migration of fraud-team"):
+        import_store(SAMPLE)
+
+    assert Collection.objects.count() == 0
+
+
+def test_dry_run_during_write_pause_reads(org, team, org_admin, model_registry):
+    Registry.objects.filter(pk=model_registry.pk).update(write_paused_since=timezone.now())
+
+    output = import_store(SAMPLE, "--dry-run")
+
+    assert "Would create 3 collections and 4 links" in output
+    assert Collection.objects.count() == 0
+
+
 # Broken and changed stores ----------------------------------------------------------------
 
 
@@ -447,7 +481,7 @@ def test_nlp_store_import(nlp_team, model_registry):
     assert speech.links.count() == 0
     assert speech.next_index == 2
 
-    # Runs: deleted ones are still the producing run; another server's are not in the store.
+    # A deleted run is still the producing run. Runs of another server are not in the store.
     headline = links_of(collections["headline-generator-gpt2"])
     assert headline[1].version.metadata["mlflow_run_status"] == "deleted"
     assert headline[1].version.produced_by.run_id == "9180215406204636b481d956aa6d01a9"

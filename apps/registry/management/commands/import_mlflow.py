@@ -3,6 +3,7 @@
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.core.exceptions import WritePaused
 from apps.orgs.models import Organization, OrgMembership, OrgRole, Team
 from apps.registry.mlflow import MlflowStoreError, read_store
 from apps.registry.mlflow_import import (
@@ -39,12 +40,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("path", help="The MLflow tracking folder, the one that holds models/.")
+        parser.add_argument("path", help="The MLflow tracking folder (mlruns) with models/ in it.")
         parser.add_argument("--org", required=True, help="Name of the organization.")
         parser.add_argument(
             "--team",
             required=True,
-            help=f"Team whose project (default '{DEFAULT_PROJECT}') holds the source versions.",
+            help=f"Team whose project (default '{DEFAULT_PROJECT}') receives the source versions.",
         )
         parser.add_argument(
             "--registry", default="model", help="Name of the target registry (default: model)."
@@ -91,6 +92,10 @@ class Command(BaseCommand):
             require_change(actor, registry, "Importing from MLflow")
         except PermissionDenied as error:
             raise CommandError(f"{actor.username} cannot import: {error}") from None
+        except WritePaused as error:
+            if not options["dry_run"]:
+                raise CommandError(error.message) from None
+            self.stderr.write(f"{error.message} A real import would be rejected now.")
 
         try:
             store = read_store(options["path"])
@@ -100,11 +105,13 @@ class Command(BaseCommand):
         importer = RegistryImporter(
             store, registry=registry, team=team, actor=actor, project_name=options["project"]
         )
-        try:
-            report = importer.run(dry_run=options["dry_run"])
-        except PermissionDenied as error:
-            raise CommandError(str(error)) from None
+        report = importer.run(dry_run=options["dry_run"])
         self._print(report, registry, team, options["project"], actor.username)
+        if report.stopped_by:
+            raise CommandError(
+                f"The import stopped before its last model: {report.stopped_by} Run the "
+                f"command again then; it imports only what is still missing."
+            )
 
     def _actor(self, organization: Organization, username: str | None):
         memberships = OrgMembership.objects.filter(
