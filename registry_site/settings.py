@@ -224,6 +224,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "RegistryRoleEnum": "apps.api.serializers.registries.ROLE_SLUGS",
+        "MembershipRoleEnum": "apps.orgs.models.OrgRole",
+    },
 }
 
 _cache_url = env_str("CACHE_URL") or ""

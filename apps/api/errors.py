@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from apps.core.exceptions import WritePaused
+from apps.registry.files import FileTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,12 @@ def handle_exception(exc, context) -> Response | None:
         headers["Retry-After"] = str(exc.retry_after)
         return Response(
             error_body("write_paused", exc.message), status=status.HTTP_423_LOCKED, headers=headers
+        )
+    if isinstance(exc, FileTooLarge):
+        set_rollback()
+        return Response(
+            error_body("file_too_large", exc.messages[0]),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     if isinstance(exc, DjangoValidationError):
         set_rollback()

@@ -153,3 +153,45 @@ def parse_path(text: str) -> ArtifactPath:
     return ArtifactPath(
         collection=collection, version=version, organization=owner, registry=registry
     )
+
+
+@dataclass(frozen=True)
+class SourcePath:
+    """A version as its team logged it: TEAM/PROJECT/ARTIFACT[:vN or :latest]."""
+
+    team: str
+    project: str
+    artifact: str
+    version: str = LATEST
+
+    @property
+    def number(self) -> int | None:
+        """The artifact's own version number for `vN`, None for `latest`."""
+        match = INDEX_PATTERN.match(self.version)
+        return int(match.group(1)) if match else None
+
+
+def parse_source_path(text: str) -> SourcePath:
+    """Parse the source path of an artifact version; raise PathError naming what is wrong."""
+    if not isinstance(text, str) or text.strip() == "":
+        raise PathError("The source path is empty; write TEAM/PROJECT/ARTIFACT:vN.")
+    parts = text.split("/")
+    if len(parts) != 3:
+        raise PathError(
+            f"The source path {text!r} has {len(parts) - 1} '/' separators; write "
+            f"TEAM/PROJECT/ARTIFACT:vN."
+        )
+    team, project, rest = parts
+    artifact, colon, version_text = rest.partition(":")
+    version = _parse_version(version_text) if colon else LATEST
+    if version.lower() == LATEST:
+        version = LATEST
+    elif INDEX_PATTERN.match(version) is None:
+        raise PathError(
+            f"The version {version!r} of a source path must be vN or latest; aliases belong "
+            f"to collections."
+        )
+    _check(validate_name, team, "team name")
+    _check(validate_name, project, "project name")
+    _check(validate_name, artifact, "artifact name")
+    return SourcePath(team=team, project=project, artifact=artifact, version=version)

@@ -3,7 +3,7 @@
 from django.http import Http404
 
 from apps.orgs.models import Organization
-from apps.registry.models import Alias, Collection, CollectionLink, Registry
+from apps.registry.models import Collection, CollectionLink, Registry
 from apps.registry.paths import ArtifactPath
 
 
@@ -47,16 +47,14 @@ def resolve_registry_path(user, path: ArtifactPath) -> CollectionLink:
         raise PathNotFound(
             f"The collection '{path.collection}' was not found in the registry '{registry}'."
         )
-    links = CollectionLink.objects.filter(collection=collection)
+    # The related rows that every caller shows come in the same query.
+    links = CollectionLink.objects.filter(collection=collection).select_related(
+        "collection__registry__organization", "version__artifact__project__team", "linked_by"
+    )
     if path.index is not None:
         link = links.filter(index=path.index).first()
     else:
-        alias = (
-            Alias.objects.filter(collection=collection, name__iexact=path.version)
-            .values_list("link_id", flat=True)
-            .first()
-        )
-        link = links.filter(pk=alias).first() if alias else None
+        link = links.filter(aliases__name__iexact=path.version).first()
     if link is None:
         raise PathNotFound(
             f"The version '{path.version}' was not found in the collection '{collection}'."

@@ -1,0 +1,200 @@
+"""The base viewset of every endpoint, and lookups that go through the permission gate."""
+
+from django.db.models import Count, Exists, OuterRef, Prefetch
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import filters, viewsets
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAuthenticated
+
+from apps.api.authentication import ApiKeyAuthentication
+from apps.api.pagination import CursorPagination
+from apps.api.throttling import AnonymousRateThrottle, ApiKeyRateThrottle
+from apps.orgs.models import Organization, Team
+from apps.registry.models import (
+    Alias,
+    Collection,
+    CollectionLink,
+    Registry,
+    RegistryGroupObjectPermission,
+    RegistryUserObjectPermission,
+    Star,
+)
+from apps.registry.roles import Role, role_from_codenames
+
+# Database integers are 64-bit signed; a larger number in a URL names nothing.
+MAX_ID = 2**63 - 1
+
+
+class SortFilter(filters.OrderingFilter):
+    """`ordering=FIELD` or `-FIELD`, always followed by the primary key as a tie-break."""
+
+    ordering_param = "ordering"
+
+    def get_ordering(self, request, queryset, view):
+        ordering = list(super().get_ordering(request, queryset, view) or ())
+        if not ordering:
+            return None
+        descending = ordering[0].startswith("-")
+        ordering = [field for field in ordering if field.lstrip("-") not in ("id", "pk")]
+        ordering.append("-id" if descending else "id")
+        return ordering
+
+
+class ApiViewSet(viewsets.GenericViewSet):
+    """Pins authentication, permissions, throttling, pagination and filtering for all views.
+
+    Every queryset a subclass returns must start from a `visible_to(user)` gate.
+    """
+
+    authentication_classes = [ApiKeyAuthentication, SessionAuthentication]
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ApiKeyRateThrottle, AnonymousRateThrottle]
+    pagination_class = CursorPagination
+    filter_backends = [DjangoFilterBackend, SortFilter]
+    lookup_value_regex = "[^/]+"
+
+    @property
+    def is_schema_request(self) -> bool:
+        return getattr(self, "swagger_fake_view", False)
+
+
+def clean_name(value: str) -> str | None:
+    """A name from a URL, or None when it cannot name anything (control characters)."""
+    if not value or any(ord(character) < 32 or ord(character) == 127 for character in value):
+        return None
+    return value
+
+
+def clean_id(value) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 <= number <= MAX_ID else None
+
+
+def organization_of(user, name: str) -> Organization:
+    """An organization the user belongs to; any other is not found."""
+    organization = None
+    if clean_name(name):
+        organization = Organization.objects.filter(
+            memberships__user=user, name__iexact=name
+        ).first()
+    if organization is None:
+        raise NotFound(f"The organization '{name}' was not found.")
+    return organization
+
+
+def registry_of(user, organization: str, name: str) -> Registry:
+    """A registry visible to the user; a hidden one is not found, exactly like a missing one."""
+    registry = None
+    if clean_name(organization) and clean_name(name):
+        registry = (
+            Registry.objects.visible_to(user)
+            .select_related("organization")
+            .filter(organization__name__iexact=organization, name__iexact=name)
+            .first()
+        )
+    if registry is None:
+        raise NotFound(f"The registry '{name}' was not found in the organization '{organization}'.")
+    return registry
+
+
+def collection_of(user, organization: str, registry: str, name: str) -> Collection:
+    collection = None
+    if clean_name(organization) and clean_name(registry) and clean_name(name):
+        collection = (
+            Collection.objects.visible_to(user)
+            .select_related("registry__organization")
+            .filter(
+                registry__organization__name__iexact=organization,
+                registry__name__iexact=registry,
+                name__iexact=name,
+            )
+            .first()
+        )
+    if collection is None:
+        raise NotFound(
+            f"The collection '{name}' was not found in the registry '{registry}' of "
+            f"'{organization}'."
+        )
+    return collection
+
+
+def link_of(collection: Collection, index) -> CollectionLink:
+    number = clean_id(index)
+    link = None
+    if number is not None:
+        link = (
+            CollectionLink.objects.filter(collection=collection, index=number)
+            .select_related("version__artifact__project__team", "linked_by")
+            .prefetch_related("aliases", "tags", "version__files")
+            .first()
+        )
+    if link is None:
+        raise NotFound(f"The version v{index} was not found in the collection '{collection}'.")
+    link.collection = collection
+    return link
+
+
+def team_of(user, organization: str, name: str) -> Team:
+    """A team of the organization that the user is a member of; any other is not found."""
+    team = None
+    if clean_name(organization) and clean_name(name):
+        team = (
+            Team.objects.select_related("organization")
+            .filter(
+                organization__name__iexact=organization,
+                name__iexact=name,
+                memberships__user=user,
+            )
+            .first()
+        )
+    if team is None:
+        raise NotFound(f"The team '{name}' was not found in the organization '{organization}'.")
+    return team
+
+
+def annotated_registries(queryset, user):
+    """Registries with their collection count, the caller's star and protected aliases."""
+    return (
+        queryset.select_related("organization", "owner")
+        .annotate(
+            collection_count=Count("collections", distinct=True),
+            starred=Exists(Star.objects.filter(user=user, registry=OuterRef("pk"))),
+        )
+        .prefetch_related("protected_aliases")
+    )
+
+
+def annotated_collections(queryset):
+    return (
+        queryset.select_related("registry__organization", "created_by")
+        .annotate(version_count=Count("links", distinct=True))
+        .prefetch_related(
+            "tags", Prefetch("aliases", queryset=Alias.objects.select_related("link"))
+        )
+    )
+
+
+def roles_for(user, registries) -> dict[int, Role]:
+    """The user's effective role on each registry, in two queries whatever their number."""
+    ids = [registry.pk for registry in registries]
+    if not ids:
+        return {}
+    codenames: dict[int, set[str]] = {}
+    direct = RegistryUserObjectPermission.objects.filter(
+        user=user, content_object_id__in=ids
+    ).values_list("content_object_id", "permission__codename")
+    through_groups = RegistryGroupObjectPermission.objects.filter(
+        group__user=user, content_object_id__in=ids
+    ).values_list("content_object_id", "permission__codename")
+    for registry_id, codename in [*direct, *through_groups]:
+        codenames.setdefault(registry_id, set()).add(codename)
+    roles = {}
+    for registry_id, held in codenames.items():
+        role = role_from_codenames(held)
+        if role is not None:
+            roles[registry_id] = role
+    return roles
