@@ -67,6 +67,14 @@ class Command(BaseCommand):
             action="store_true",
             help="Read and check everything, print what an import would do, write nothing.",
         )
+        parser.add_argument(
+            "--legacy",
+            action="store_true",
+            help=(
+                "Import into the team's legacy Model Registry instead of a registry; "
+                "--registry is ignored and the default --actor is the team's first admin."
+            ),
+        )
 
     def handle(self, *args, **options) -> None:
         organization = Organization.objects.filter(name__iexact=options["org"]).first()
@@ -75,6 +83,12 @@ class Command(BaseCommand):
         team = Team.objects.filter(organization=organization, name__iexact=options["team"]).first()
         if team is None:
             raise CommandError(f"The team '{options['team']}' was not found in '{organization}'.")
+        if options["legacy"]:
+            # The legacy app sits above this one, so it is imported only when asked for.
+            from apps.legacy.importer import run_import_command
+
+            run_import_command(self, team=team, options=options)
+            return
         registry = Registry.objects.filter(
             organization=organization, name__iexact=options["registry"]
         ).first()
