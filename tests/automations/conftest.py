@@ -101,7 +101,9 @@ def receiver():
     server.daemon_threads = True
     instance = Receiver(server=server)
     ref.append(instance)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield instance
     instance.release.set()

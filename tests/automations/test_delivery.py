@@ -103,10 +103,13 @@ def test_rolled_back_link_sends_nothing(
     make_automation()
     version = log_version(project, member)
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            registry_services.link_version(collection=collection, version=version, actor=member)
-            raise RuntimeError("the caller fails after the link")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        registry_services.link_version(collection=collection, version=version, actor=member)
+        raise RuntimeError("the caller fails after the link")
 
     assert callbacks == []
     assert Execution.objects.count() == 0
@@ -217,7 +220,13 @@ def unused_port() -> int:
 
 
 def test_connection_refused_retried_then_failed(
-    model_registry, team, team_admin, member, collection, project, django_capture_on_commit_callbacks
+    model_registry,
+    team,
+    team_admin,
+    member,
+    collection,
+    project,
+    django_capture_on_commit_callbacks,
 ):
     closed = services.create_integration(
         team=team, name="closed", url=f"http://127.0.0.1:{unused_port()}/", actor=team_admin
