@@ -395,11 +395,18 @@ def read_store(path: str | os.PathLike) -> MlflowStore:
     )
 
 
-def list_files(folder: Path) -> list[FileEntry]:
-    """Compute the manifest of a folder (or of one file): relative path, size and sha256."""
+def list_files(folder: Path, *, within: Path) -> list[FileEntry]:
+    """Compute the manifest of a folder (or of one file): relative path, size and sha256.
+
+    Files that resolve to a place outside `within` (a symlink out of the store) are left
+    out, so a store cannot make the import read other files of the machine.
+    """
+    boundary = within.resolve()
     paths = [folder] if folder.is_file() else sorted(p for p in folder.rglob("*") if p.is_file())
     entries = []
     for path in paths:
+        if not path.resolve().is_relative_to(boundary):
+            continue
         digest = hashlib.sha256()
         with path.open("rb") as handle:
             while chunk := handle.read(HASH_CHUNK_BYTES):

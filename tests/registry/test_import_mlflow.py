@@ -14,11 +14,14 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.test import TestCase
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.orgs import services as org_services
+from apps.orgs.models import OrgRole
 from apps.registry import services
 from apps.registry.models import (
     Alias,
@@ -335,6 +338,19 @@ def test_meta_yaml_without_version_names_the_file(org, team, org_admin, tmp_path
     assert "'version'" in str(raised.value)
 
 
+def test_symlink_out_of_the_store_is_not_read(org, team, org_admin, tmp_path):
+    store = copy_store(SAMPLE, tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not part of the store", encoding="utf-8")
+    run = store / "357347381044710756" / "2aa66bc67a1c49768bc27831957a2187"
+    (run / "artifacts" / "model" / "secret.txt").symlink_to(secret)
+
+    import_store(store)
+
+    baseline = CollectionLink.objects.get(collection__name="fraud-detector", index=1).version
+    assert sorted(f.path for f in baseline.files.all()) == ["MLmodel", "weights.txt"]
+
+
 def test_rejected_and_dangling_aliases_are_skipped(org, team, org_admin, tmp_path):
     store = copy_store(SAMPLE, tmp_path)
     aliases = store / "models" / "fraud-detector" / "aliases"
@@ -442,61 +458,93 @@ def nlp_team(org, org_admin):
     return org_services.create_team(organization=org, name="nlp-team")
 
 
-# One test imports the whole store and checks everything on it, because each import of its
-# 401 versions takes seconds.
-def test_nlp_store_import(nlp_team, model_registry):
-    output = import_store(NLP, team="nlp-team")
+class NlpStoreImportTests(TestCase):
+    """The nlp-team store, imported once for the whole class because that takes seconds.
 
-    expected = expected_models(NLP)
-    imported = [m for m in expected if m["name"] != "spam-filter#2"]
-    collections = {c.name: c for c in Collection.objects.filter(registry=model_registry)}
-    assert sorted(collections) == sorted(m["name"] for m in imported)
-    for model in imported:
-        assert_matches_expected(model, collections[model["name"]])
-    assert CollectionLink.objects.count() == 401
-    for name in ACCEPTED_NAMES:
-        assert name in collections
-    long_name = next(name for name in collections if len(name) == 120)
-    assert long_name.startswith("customer-support-ticket-routing-")
+    Django's TestCase keeps the import in a transaction around the class and rolls each
+    test back to it, so the tests cannot change what the next one sees.
+    """
 
-    # Rejected names and prompts are reported with the reason, never renamed.
-    assert "Skipped (2):" in output
-    assert "prompt 'support-reply-prompt': MLflow prompts are not models." in output
-    assert "registered model 'spam-filter#2': The collection name 'spam-filter#2' contains '#'" in (
-        output
-    )
-    assert not Collection.objects.filter(name__icontains="spam-filter").exists()
-    assert not Collection.objects.filter(name="support-reply-prompt").exists()
+    @classmethod
+    def setUpTestData(cls):
+        organization = services.create_organization(name="acme")
+        org_services.create_team(organization=organization, name="nlp-team")
+        admin = get_user_model().objects.create_user(username="nlp-admin")
+        org_services.add_org_member(organization=organization, user=admin, role=OrgRole.ADMIN)
+        cls.registry = Registry.objects.get(organization=organization, name="model")
+        cls.output = import_store(NLP, team="nlp-team")
 
-    # Deleted versions leave gaps, and the deleted v153 keeps its number from being reused.
-    sentiment = collections["sentiment-bert"]
-    indices = set(links_of(sentiment))
-    assert len(indices) == 149
-    assert not indices & {0, 37, 38, 112, 153}
-    assert max(indices) == 152
-    assert Alias.objects.get(collection=sentiment, name="latest").link.index == 152
-    sentiment.refresh_from_db()
-    assert sentiment.next_index == 154
-    speech = collections["speech-to-intent"]
-    assert speech.links.count() == 0
-    assert speech.next_index == 2
+    def collections(self) -> dict[str, Collection]:
+        return {c.name: c for c in Collection.objects.filter(registry=self.registry)}
 
-    # A deleted run is still the producing run. Runs of another server are not in the store.
-    headline = links_of(collections["headline-generator-gpt2"])
-    assert headline[1].version.metadata["mlflow_run_status"] == "deleted"
-    assert headline[1].version.produced_by.run_id == "9180215406204636b481d956aa6d01a9"
-    translation = links_of(collections["translation-en-de-marian"])[1].version
-    assert translation.produced_by is None
-    assert translation.metadata["mlflow_run_link"].startswith("https://mlflow.gpu-cluster")
-    legacy_source = links_of(sentiment)[1].version
-    assert legacy_source.metadata["mlflow_source"].startswith("file:///srv/mlflow/")
-    assert [f.path for f in legacy_source.files.all()] == ["MLmodel"]
+    def test_matches_expected_json(self):
+        expected = [m for m in expected_models(NLP) if m["name"] != "spam-filter#2"]
+        collections = self.collections()
 
-    # A second run creates nothing.
-    before = row_counts()
-    second = import_store(NLP, team="nlp-team")
-    assert row_counts() == before
-    assert "Created 0 collections and 0 links" in second
+        assert sorted(collections) == sorted(m["name"] for m in expected)
+        for model in expected:
+            assert_matches_expected(model, collections[model["name"]])
+        assert CollectionLink.objects.count() == 401
+
+    def test_accepts_names_a_stricter_registry_rejects(self):
+        collections = self.collections()
+
+        for name in ACCEPTED_NAMES:
+            assert name in collections, name
+        long_name = next(name for name in collections if len(name) == 120)
+        assert long_name.startswith("customer-support-ticket-routing-")
+
+    def test_reports_rejected_name_and_prompt(self):
+        assert "Skipped (2):" in self.output
+        assert "prompt 'support-reply-prompt': MLflow prompts are not models." in self.output
+        assert (
+            "registered model 'spam-filter#2': The collection name 'spam-filter#2' contains '#'"
+            in self.output
+        )
+        assert not Collection.objects.filter(name__icontains="spam-filter").exists()
+        assert not Collection.objects.filter(name="support-reply-prompt").exists()
+
+    def test_deleted_versions_leave_gaps(self):
+        sentiment = Collection.objects.get(registry=self.registry, name="sentiment-bert")
+        indices = set(links_of(sentiment))
+
+        assert len(indices) == 149
+        assert not indices & {0, 37, 38, 112, 153}
+        assert max(indices) == 152
+        assert Alias.objects.get(collection=sentiment, name="latest").link.index == 152
+        # MLflow gave the number 153 before deleting it, so no later link may take it.
+        assert sentiment.next_index == 154
+
+    def test_model_with_only_a_deleted_version(self):
+        speech = Collection.objects.get(registry=self.registry, name="speech-to-intent")
+
+        assert speech.links.count() == 0
+        assert speech.next_index == 2
+        assert not speech.aliases.exists()
+
+    def test_runs_and_files(self):
+        collections = self.collections()
+        headline = links_of(collections["headline-generator-gpt2"])
+        translation = links_of(collections["translation-en-de-marian"])[1].version
+        legacy_source = links_of(collections["sentiment-bert"])[1].version
+
+        # A deleted run is still the producing run. Runs of another server are not here.
+        assert headline[1].version.metadata["mlflow_run_status"] == "deleted"
+        assert headline[1].version.produced_by.run_id == "9180215406204636b481d956aa6d01a9"
+        assert translation.produced_by is None
+        assert translation.metadata["mlflow_run_link"].startswith("https://mlflow.gpu-cluster")
+        assert legacy_source.metadata["mlflow_source"].startswith("file:///srv/mlflow/")
+        assert [f.path for f in legacy_source.files.all()] == ["MLmodel"]
+        assert Run.objects.count() == 320
+
+    def test_second_run_creates_nothing(self):
+        before = row_counts()
+
+        output = import_store(NLP, team="nlp-team")
+
+        assert row_counts() == before
+        assert "Created 0 collections and 0 links" in output
+        assert "Imported before and unchanged (39):" in output
 
 
 def test_nlp_dry_run_writes_nothing(nlp_team):
