@@ -1,8 +1,521 @@
+"""Registry pages, the path resolver, and the in-place edits of aliases, tags and descriptions.
+
+Every view reads through a `visible_to(user)` queryset (the `pages.get_*` lookups), so an
+object the user may not see answers 404 exactly like a missing one. Every edit calls one
+service function, which checks the permission: PermissionDenied reaches the 403 handler
+below, ValidationError and WritePaused are shown next to the form.
+
+An htmx request gets only the partial it swaps in; the same partials make up the full pages,
+which every request without JavaScript gets instead (a plain POST ends in a redirect).
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import reswap, retarget
+
+from apps.core.exceptions import WritePaused
+from apps.registry import pages, services
+from apps.registry.forms import (
+    AliasForm,
+    CollectionFilterForm,
+    DescriptionForm,
+    RemoveAliasForm,
+    SearchForm,
+    TagForm,
+    VersionPageForm,
+)
+from apps.registry.models import Collection, CollectionLink
+from apps.registry.paths import PathError, parse_path, registry_prefix
+from apps.registry.resolve import PathNotFound, resolve_registry_path
+
+LEGACY_PATH_MESSAGE = (
+    "Legacy paths (TEAM/model-registry/NAME:VERSION) are not available. Use the registry "
+    "path instead: ORG/{prefix}REGISTRY/COLLECTION:VERSION."
+)
+
+STATUS_PARTIAL = "registry/partials/status.html"
+HISTORY_PARTIAL = "registry/partials/collection_history.html"
+VERSIONS_PARTIAL = "registry/partials/collection_versions.html"
+
+
+# Reading ------------------------------------------------------------------------------------
+
+
+def _render_page(
+    request: HttpRequest, template: str, partial: str, context: dict, status: int = 200
+) -> HttpResponse:
+    """Render the partial for an htmx request and the full page otherwise.
+
+    A history restore (the back button after htmx pushed a URL, with the page no longer in
+    htmx's cache) needs the full page although it comes with HX-Request.
+    """
+    if request.htmx and not request.htmx.history_restore_request:
+        response = render(request, partial, context, status=status)
+    else:
+        response = render(request, template, context, status=status)
+    # The same URL answers with a partial or a page, so caches must key on the header.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @login_required
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "registry/home.html", {})
+    form = SearchForm(request.GET)
+    query = form.cleaned_data["q"].strip() if form.is_valid() else ""
+
+    context = pages.home_context(request.user, query)
+    context["search_form"] = form
+    return _render_page(
+        request, "registry/home.html", "registry/partials/search_results.html", context
+    )
+
+
+@login_required
+@require_GET
+def registry_detail(request: HttpRequest, org: str, registry: str) -> HttpResponse:
+    registry_obj = pages.get_registry(request.user, org, registry)
+
+    form = CollectionFilterForm(request.GET)
+
+    context = pages.registry_context(request.user, registry_obj, form.filters())
+    context["filter_form"] = form
+    return _render_page(
+        request,
+        "registry/registry_detail.html",
+        "registry/partials/collection_list.html",
+        context,
+    )
+
+
+@login_required
+@require_GET
+def collection_detail(
+    request: HttpRequest, org: str, registry: str, collection: str
+) -> HttpResponse:
+    collection_obj = pages.get_collection(request.user, org, registry, collection)
+
+    after, before = VersionPageForm(request.GET).keys()
+
+    context = pages.collection_context(
+        request.user,
+        collection_obj,
+        can_change=collection_obj.user_can_change,
+        after=after,
+        before=before,
+    )
+    return _render_page(request, "registry/collection_detail.html", VERSIONS_PARTIAL, context)
+
+
+@login_required
+@require_GET
+def version_detail(
+    request: HttpRequest, org: str, registry: str, collection: str, index: int
+) -> HttpResponse:
+    link = pages.get_link(request.user, org, registry, collection, index)
+
+    context = pages.version_context(request.user, link, can_change=link.user_can_change)
+    return render(request, "registry/version_detail.html", context)
+
+
+def _not_found(request: HttpRequest, message: str) -> HttpResponse:
+    return render(request, "404.html", {"message": message}, status=404)
+
+
+@login_required
+@require_GET
+def resolve_path(request: HttpRequest, raw: str) -> HttpResponse:
+    """Redirect a full or short artifact path to its version page."""
+    # A trailing slash is never part of a path: names cannot contain '/'.
+    text = raw[:-1] if raw.endswith("/") else raw
+    try:
+        path = parse_path(text)
+    except PathError as error:
+        return _not_found(request, str(error))
+
+    if path.is_legacy:
+        return _not_found(request, LEGACY_PATH_MESSAGE.format(prefix=registry_prefix()))
+
+    try:
+        link = resolve_registry_path(request.user, path)
+    except PathNotFound as error:
+        return _not_found(request, str(error))
+
+    return redirect(pages.version_url(pages.with_names(request.user, link)))
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The 403 handler: the reason as a page, or in the status region for htmx."""
+    message = str(exception) or "You do not have permission to do this."
+    if getattr(request, "htmx", False):
+        response = render(request, STATUS_PARTIAL, {"error": message}, status=403)
+        return reswap(retarget(response, "#status"), "outerHTML")
+    return render(request, "403.html", {"message": message}, status=403)
+
+
+# Editing ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an edit ended: 200 done, 422 invalid input, 423 write pause."""
+
+    status: int
+    retry_after: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+
+def _attempt(form, call: Callable[[dict], object]) -> Outcome:
+    """Run one service call with the form's cleaned data; record a rejection on the form."""
+    if not form.is_valid():
+        return Outcome(422)
+    try:
+        call(form.cleaned_data)
+    except ValidationError as error:
+        form.add_error(None, error.messages)
+        return Outcome(422)
+    except WritePaused as error:
+        form.add_error(None, error.message)
+        return Outcome(423, retry_after=error.retry_after)
+    return Outcome(200)
+
+
+def _safe_next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next", "")
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def _failure(form, section: str, row: int | None = None) -> dict:
+    """Template context that shows a rejected form's messages and input in its section.
+
+    `row` is the version index of a row of the collection page whose form was rejected.
+    """
+    errors = [message for field_errors in form.errors.values() for message in field_errors]
+    value = form.data.get("name", form.data.get("text", ""))
+    return {
+        "failed_section": section,
+        "failed_row": row,
+        "failed_errors": errors,
+        "failed_value": value,
+    }
+
+
+def _render_fragments(
+    request: HttpRequest, partial: str, out_of_band: Iterable[str], context: dict, status: int
+) -> HttpResponse:
+    """Render the swap target's partial followed by partials that htmx swaps out of band."""
+    html = render_to_string(partial, context, request)
+    oob_context = {**context, "oob": True}
+    html += "".join(render_to_string(name, oob_context, request) for name in out_of_band)
+    return HttpResponse(html, status=status)
+
+
+def _finish(response: HttpResponse, outcome: Outcome) -> HttpResponse:
+    if outcome.retry_after is not None:
+        response["Retry-After"] = str(outcome.retry_after)
+    return response
+
+
+def _respond_to_collection_edit(
+    request: HttpRequest,
+    collection: Collection,
+    form,
+    outcome: Outcome,
+    *,
+    partial: str,
+    section: str,
+    success: str,
+    row: int | None = None,
+) -> HttpResponse:
+    """Redirect after a plain POST that worked; otherwise re-render with the outcome."""
+    next_url = _safe_next(request, default=pages.collection_url(collection))
+    if outcome.ok:
+        messages.success(request, success)
+        if not request.htmx:
+            return redirect(next_url)
+
+    # Re-read the collection for the counts and the description as they are now.
+    collection = pages.collection_queryset(request.user).get(pk=collection.pk)
+    after, before = VersionPageForm(QueryDict(urlsplit(next_url).query)).keys()
+    context = pages.collection_context(
+        request.user,
+        collection,
+        can_change=collection.user_can_change,
+        after=after,
+        before=before,
+    )
+    if not outcome.ok:
+        context.update(_failure(form, section, row))
+
+    if request.htmx:
+        response = _render_fragments(
+            request, partial, [HISTORY_PARTIAL, STATUS_PARTIAL], context, status=outcome.status
+        )
+    else:
+        # Without JavaScript a rejected edit shows the page again with the message.
+        status = 200 if outcome.status == 422 else outcome.status
+        response = render(request, "registry/collection_detail.html", context, status=status)
+    return _finish(response, outcome)
+
+
+def _respond_to_version_edit(
+    request: HttpRequest,
+    link: CollectionLink,
+    form,
+    outcome: Outcome,
+    *,
+    partial: str,
+    section: str,
+    success: str,
+) -> HttpResponse:
+    """Like _respond_to_collection_edit, for the version page or a collection page row."""
+    if request.POST.get("page") == "collection":
+        return _respond_to_collection_edit(
+            request,
+            link.collection,
+            form,
+            outcome,
+            partial=VERSIONS_PARTIAL,
+            section="row",
+            success=success,
+            row=link.index,
+        )
+
+    if outcome.ok:
+        messages.success(request, success)
+        if not request.htmx:
+            return redirect(pages.version_url(link))
+
+    context = pages.version_context(request.user, link, can_change=link.user_can_change)
+    if not outcome.ok:
+        context.update(_failure(form, section))
+
+    if request.htmx:
+        response = _render_fragments(
+            request, partial, [STATUS_PARTIAL], context, status=outcome.status
+        )
+    else:
+        status = 200 if outcome.status == 422 else outcome.status
+        response = render(request, "registry/version_detail.html", context, status=status)
+    return _finish(response, outcome)
+
+
+@login_required
+@require_POST
+def edit_collection_description(
+    request: HttpRequest, org: str, registry: str, collection: str
+) -> HttpResponse:
+    collection_obj = pages.get_collection(request.user, org, registry, collection)
+
+    form = DescriptionForm(request.POST)
+
+    outcome = _attempt(
+        form,
+        lambda data: services.edit_description(
+            target=collection_obj, text=data["text"], actor=request.user
+        ),
+    )
+
+    return _respond_to_collection_edit(
+        request,
+        collection_obj,
+        form,
+        outcome,
+        partial="registry/partials/collection_description.html",
+        section="collection-description",
+        success="Saved the description.",
+    )
+
+
+@login_required
+@require_POST
+def add_collection_tag(
+    request: HttpRequest, org: str, registry: str, collection: str
+) -> HttpResponse:
+    collection_obj = pages.get_collection(request.user, org, registry, collection)
+
+    form = TagForm(request.POST)
+
+    outcome = _attempt(
+        form,
+        lambda data: services.add_tag(target=collection_obj, name=data["name"], actor=request.user),
+    )
+
+    return _respond_to_collection_edit(
+        request,
+        collection_obj,
+        form,
+        outcome,
+        partial="registry/partials/collection_tags.html",
+        section="collection-tags",
+        success=f"Added the tag “{form.cleaned_data.get('name', '')}”.",
+    )
+
+
+@login_required
+@require_POST
+def remove_collection_tag(
+    request: HttpRequest, org: str, registry: str, collection: str
+) -> HttpResponse:
+    collection_obj = pages.get_collection(request.user, org, registry, collection)
+
+    form = TagForm(request.POST)
+
+    outcome = _attempt(
+        form,
+        lambda data: services.remove_tag(
+            target=collection_obj, name=data["name"], actor=request.user
+        ),
+    )
+
+    return _respond_to_collection_edit(
+        request,
+        collection_obj,
+        form,
+        outcome,
+        partial="registry/partials/collection_tags.html",
+        section="collection-tags",
+        success=f"Removed the tag “{form.cleaned_data.get('name', '')}”.",
+    )
+
+
+@login_required
+@require_POST
+def set_version_alias(
+    request: HttpRequest, org: str, registry: str, collection: str, index: int
+) -> HttpResponse:
+    link = pages.get_link(request.user, org, registry, collection, index)
+
+    form = AliasForm(request.POST)
+
+    outcome = _attempt(
+        form, lambda data: services.set_alias(link=link, name=data["name"], actor=request.user)
+    )
+
+    return _respond_to_version_edit(
+        request,
+        link,
+        form,
+        outcome,
+        partial="registry/partials/version_aliases.html",
+        section="version-aliases",
+        success=f"The alias “{form.cleaned_data.get('name', '')}” now points at v{index}.",
+    )
+
+
+@login_required
+@require_POST
+def remove_version_alias(
+    request: HttpRequest, org: str, registry: str, collection: str, index: int
+) -> HttpResponse:
+    link = pages.get_link(request.user, org, registry, collection, index)
+
+    form = RemoveAliasForm(request.POST, link=link)
+
+    outcome = _attempt(
+        form,
+        lambda data: services.remove_alias(
+            collection=link.collection, name=data["name"], actor=request.user
+        ),
+    )
+
+    return _respond_to_version_edit(
+        request,
+        link,
+        form,
+        outcome,
+        partial="registry/partials/version_aliases.html",
+        section="version-aliases",
+        success=f"Removed the alias “{form.cleaned_data.get('name', '')}” from v{index}.",
+    )
+
+
+@login_required
+@require_POST
+def add_version_tag(
+    request: HttpRequest, org: str, registry: str, collection: str, index: int
+) -> HttpResponse:
+    link = pages.get_link(request.user, org, registry, collection, index)
+
+    form = TagForm(request.POST)
+
+    outcome = _attempt(
+        form, lambda data: services.add_tag(target=link, name=data["name"], actor=request.user)
+    )
+
+    return _respond_to_version_edit(
+        request,
+        link,
+        form,
+        outcome,
+        partial="registry/partials/version_tags.html",
+        section="version-tags",
+        success=f"Added the tag “{form.cleaned_data.get('name', '')}” to v{index}.",
+    )
+
+
+@login_required
+@require_POST
+def remove_version_tag(
+    request: HttpRequest, org: str, registry: str, collection: str, index: int
+) -> HttpResponse:
+    link = pages.get_link(request.user, org, registry, collection, index)
+
+    form = TagForm(request.POST)
+
+    outcome = _attempt(
+        form, lambda data: services.remove_tag(target=link, name=data["name"], actor=request.user)
+    )
+
+    return _respond_to_version_edit(
+        request,
+        link,
+        form,
+        outcome,
+        partial="registry/partials/version_tags.html",
+        section="version-tags",
+        success=f"Removed the tag “{form.cleaned_data.get('name', '')}” from v{index}.",
+    )
+
+
+@login_required
+@require_POST
+def edit_version_description(
+    request: HttpRequest, org: str, registry: str, collection: str, index: int
+) -> HttpResponse:
+    link = pages.get_link(request.user, org, registry, collection, index)
+
+    form = DescriptionForm(request.POST)
+
+    outcome = _attempt(
+        form,
+        lambda data: services.edit_description(target=link, text=data["text"], actor=request.user),
+    )
+
+    return _respond_to_version_edit(
+        request,
+        link,
+        form,
+        outcome,
+        partial="registry/partials/version_description.html",
+        section="version-description",
+        success=f"Saved the description of v{index}.",
+    )

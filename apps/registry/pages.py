@@ -1,0 +1,472 @@
+"""What each registry page shows, read through the permission gate.
+
+Every page keeps to a fixed number of SQL queries whatever the number of rows: related rows
+come through joins, counts through correlated subqueries on the rows of the page only, lists
+through keyset pagination, and the tags and aliases of all rows through one UNION query.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db.models import CharField, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+
+from apps.audit.models import AuditEvent
+from apps.registry.forms import SORT_FIELDS
+from apps.registry.models import (
+    Alias,
+    ArtifactVersion,
+    Collection,
+    CollectionLink,
+    Registry,
+    Star,
+)
+from apps.registry.pagination import Key, KeysetPage, keyset_page
+from apps.registry.paths import format_path
+
+HISTORY_SIZE = 25
+SEARCH_LIMIT = 20
+
+CollectionTag = Collection.tags.through
+LinkTag = CollectionLink.tags.through
+
+
+def page_size() -> int:
+    return settings.REGISTRY_PAGE_SIZE
+
+
+# URLs -----------------------------------------------------------------------------------------
+
+
+def registry_url(registry: Registry) -> str:
+    return reverse(
+        "registry:registry_detail",
+        kwargs={"org": registry.organization.name, "registry": registry.name},
+    )
+
+
+def collection_url(collection: Collection) -> str:
+    registry = collection.registry
+    return reverse(
+        "registry:collection_detail",
+        kwargs={
+            "org": registry.organization.name,
+            "registry": registry.name,
+            "collection": collection.name,
+        },
+    )
+
+
+def version_url(link: CollectionLink) -> str:
+    collection = link.collection
+    registry = collection.registry
+    return reverse(
+        "registry:version_detail",
+        kwargs={
+            "org": registry.organization.name,
+            "registry": registry.name,
+            "collection": collection.name,
+            "index": link.index,
+        },
+    )
+
+
+def with_query(url: str, params: dict) -> str:
+    present = {key: value for key, value in params.items() if value not in (None, "")}
+    return f"{url}?{urlencode(present)}" if present else url
+
+
+# Lookups: a hidden object raises the same Http404 as a missing one --------------------------
+
+
+def _count(queryset: QuerySet, outer_field: str) -> Coalesce:
+    """The number of rows of `queryset` whose `outer_field` is the outer row."""
+    counted = (
+        queryset.filter(**{outer_field: OuterRef("pk")})
+        .order_by()
+        .values(outer_field)
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
+    return Coalesce(Subquery(counted), 0)
+
+
+def _can_change(user, registry_field: str) -> Exists:
+    """permissions.can_change as a subquery, so a page spends no query of its own on it."""
+    return Exists(Registry.objects.changeable_by(user).filter(pk=OuterRef(registry_field)))
+
+
+def get_registry(user, org: str, name: str) -> Registry:
+    queryset = Registry.objects.visible_to(user).select_related("organization")
+    return get_object_or_404(queryset, organization__name__iexact=org, name__iexact=name)
+
+
+def collection_queryset(user) -> QuerySet:
+    return (
+        Collection.objects.visible_to(user)
+        .select_related("registry__organization")
+        .annotate(
+            version_count=_count(CollectionLink.objects, "collection"),
+            user_can_change=_can_change(user, "registry"),
+        )
+    )
+
+
+def get_collection(user, org: str, registry: str, name: str) -> Collection:
+    return get_object_or_404(
+        collection_queryset(user),
+        registry__organization__name__iexact=org,
+        registry__name__iexact=registry,
+        name__iexact=name,
+    )
+
+
+def get_link(user, org: str, registry: str, collection: str, index: int) -> CollectionLink:
+    queryset = (
+        CollectionLink.objects.visible_to(user)
+        .select_related(
+            "collection__registry__organization",
+            "version__artifact__project__team",
+            "version__produced_by__project__team",
+            "version__created_by",
+            "linked_by",
+        )
+        .annotate(user_can_change=_can_change(user, "collection__registry"))
+    )
+    return get_object_or_404(
+        queryset,
+        collection__registry__organization__name__iexact=org,
+        collection__registry__name__iexact=registry,
+        collection__name__iexact=collection,
+        index=index,
+    )
+
+
+def with_names(user, link: CollectionLink) -> CollectionLink:
+    """The link again, with the collection, registry and organization that name its URL."""
+    return (
+        CollectionLink.objects.visible_to(user)
+        .select_related("collection__registry__organization")
+        .get(pk=link.pk)
+    )
+
+
+# Tags and aliases of many rows in one query --------------------------------------------------
+
+
+@dataclass
+class Labels:
+    collection_tags: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    link_tags: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    link_aliases: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+
+def _label_rows(queryset: QuerySet, kind: str, owner: str, label: str) -> QuerySet:
+    return (
+        queryset.order_by()
+        .annotate(kind=Value(kind, output_field=CharField()), owner=F(owner), label=F(label))
+        .values_list("kind", "owner", "label")
+    )
+
+
+def load_labels(*, collection_ids=(), link_ids=()) -> Labels:
+    """Read the tags of collections and the tags and aliases of links with one UNION query."""
+    parts = []
+    if collection_ids:
+        parts.append(
+            _label_rows(
+                CollectionTag.objects.filter(collection_id__in=collection_ids),
+                "collection_tag",
+                "collection_id",
+                "tag__name",
+            )
+        )
+    if link_ids:
+        parts.append(
+            _label_rows(
+                LinkTag.objects.filter(collectionlink_id__in=link_ids),
+                "link_tag",
+                "collectionlink_id",
+                "tag__name",
+            )
+        )
+        parts.append(
+            _label_rows(Alias.objects.filter(link_id__in=link_ids), "alias", "link_id", "name")
+        )
+    labels = Labels()
+    if not parts:
+        return labels
+    targets = {
+        "collection_tag": labels.collection_tags,
+        "link_tag": labels.link_tags,
+        "alias": labels.link_aliases,
+    }
+    for kind, owner, label in parts[0].union(*parts[1:], all=True):
+        targets[kind][owner].append(label)
+    for target in targets.values():
+        for names in target.values():
+            names.sort(key=str.casefold)
+    return labels
+
+
+def _attach_labels(labels: Labels, *, collections=(), links=()) -> None:
+    for collection in collections:
+        collection.tag_names = labels.collection_tags.get(collection.pk, [])
+    for link in links:
+        link.tag_names = labels.link_tags.get(link.pk, [])
+        link.alias_names = labels.link_aliases.get(link.pk, [])
+
+
+# Registry home ------------------------------------------------------------------------------
+
+
+@dataclass
+class SearchResults:
+    query: str
+    registries: list[Registry]
+    collections: list[Collection]
+    links: list[CollectionLink]
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.registries or self.collections or self.links)
+
+
+def visible_registries(user) -> list[Registry]:
+    """The registries the user may see: core first, then starred, then recently updated."""
+    queryset = (
+        Registry.objects.visible_to(user)
+        .select_related("organization")
+        .annotate(
+            collection_count=_count(Collection.objects, "registry"),
+            version_count=_count(CollectionLink.objects, "collection__registry"),
+            is_starred=Exists(Star.objects.filter(user=user, registry=OuterRef("pk"))),
+        )
+        .order_by("-is_core", "-is_starred", "-updated_at", "pk")
+    )
+    return list(queryset)
+
+
+def search(user, query: str, registries: list[Registry]) -> SearchResults:
+    """Registries, collections and linked versions whose names, tags or aliases match."""
+    needle = query.casefold()
+    # The visible registries are already loaded; matching them in Python also folds case
+    # beyond ASCII, which SQLite's LIKE does not.
+    matched_registries = [registry for registry in registries if needle in registry.name.casefold()]
+
+    tag_matches = CollectionTag.objects.filter(
+        collection=OuterRef("pk"), tag__name__icontains=query
+    )
+    collections = list(
+        Collection.objects.visible_to(user)
+        .filter(Q(name__icontains=query) | Exists(tag_matches))
+        .select_related("registry__organization")
+        .annotate(version_count=_count(CollectionLink.objects, "collection"))
+        .order_by("name", "pk")[:SEARCH_LIMIT]
+    )
+
+    alias_matches = Alias.objects.filter(link=OuterRef("pk"), name__icontains=query)
+    link_tag_matches = LinkTag.objects.filter(
+        collectionlink=OuterRef("pk"), tag__name__icontains=query
+    )
+    links = list(
+        CollectionLink.objects.visible_to(user)
+        .filter(Exists(alias_matches) | Exists(link_tag_matches))
+        .select_related("collection__registry__organization")
+        .order_by("collection__name", "collection_id", "-index")[:SEARCH_LIMIT]
+    )
+
+    labels = load_labels(
+        collection_ids=[collection.pk for collection in collections],
+        link_ids=[link.pk for link in links],
+    )
+    _attach_labels(labels, collections=collections, links=links)
+    return SearchResults(
+        query=query, registries=matched_registries, collections=collections, links=links
+    )
+
+
+def home_context(user, query: str) -> dict:
+    registries = visible_registries(user)
+    organizations = {registry.organization_id: registry.organization for registry in registries}
+    only_organization = next(iter(organizations.values())) if len(organizations) == 1 else None
+    return {
+        "registries": registries,
+        "organization": only_organization,
+        "results": search(user, query, registries) if query else None,
+        "search_limit": SEARCH_LIMIT,
+    }
+
+
+# Registry page ------------------------------------------------------------------------------
+
+
+def _cursor_params(prefix: str, key: Key) -> dict:
+    value, row_id = key
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    return {prefix: text, f"{prefix}_id": row_id}
+
+
+def registry_context(user, registry: Registry, filters: dict) -> dict:
+    """The registry page: one page of its collections under the given filters and sort."""
+    sort = filters.get("sort") or "name"
+    fields, descending = SORT_FIELDS[sort]
+
+    collections = Collection.objects.visible_to(user).filter(registry=registry)
+    if filters.get("q"):
+        collections = collections.filter(name__icontains=filters["q"])
+    if filters.get("type"):
+        collections = collections.filter(type=filters["type"])
+    if filters.get("tag"):
+        collections = collections.filter(
+            Exists(
+                CollectionTag.objects.filter(
+                    collection=OuterRef("pk"), tag__name__iexact=filters["tag"]
+                )
+            )
+        )
+    collections = collections.annotate(version_count=_count(CollectionLink.objects, "collection"))
+
+    page = keyset_page(
+        collections,
+        fields=fields,
+        descending=descending,
+        size=page_size(),
+        after=filters.get("after_key"),
+        before=filters.get("before_key"),
+    )
+    labels = load_labels(collection_ids=[collection.pk for collection in page.items])
+    _attach_labels(labels, collections=page.items)
+
+    base_url = registry_url(registry)
+    kept = {name: filters.get(name) for name in ("q", "type", "tag")}
+    kept["sort"] = sort if sort != "name" else None
+    return {
+        "registry": registry,
+        "organization": registry.organization,
+        "page": page,
+        "sort": sort,
+        "next_url": with_query(base_url, {**kept, **_cursor_params("after", page.next_key)})
+        if page.next_key
+        else None,
+        "previous_url": with_query(
+            base_url, {**kept, **_cursor_params("before", page.previous_key)}
+        )
+        if page.previous_key
+        else None,
+        "link_target": format_path(registry.organization.name, registry.name, ""),
+        "link_type": registry.accepted_types[0] if registry.accepted_types else "model",
+    }
+
+
+# Collection page ----------------------------------------------------------------------------
+
+
+def version_page(user, collection: Collection, *, after: Key | None, before: Key | None):
+    links = (
+        CollectionLink.objects.visible_to(user)
+        .filter(collection=collection)
+        .select_related("version__artifact__project__team", "linked_by")
+    )
+    return keyset_page(
+        links, fields=("index",), descending=True, size=page_size(), after=after, before=before
+    )
+
+
+def collection_history(collection: Collection) -> list[AuditEvent]:
+    return list(
+        AuditEvent.objects.filter(registry_id=collection.registry_id, collection_id=collection.pk)
+        .select_related("actor")
+        .order_by("-id")[:HISTORY_SIZE]
+    )
+
+
+def collection_context(
+    user,
+    collection: Collection,
+    *,
+    can_change: bool,
+    after: Key | None = None,
+    before: Key | None = None,
+) -> dict:
+    """The collection page: description, tags, one page of versions and the recent history."""
+    page: KeysetPage = version_page(user, collection, after=after, before=before)
+    for link in page.items:
+        link.collection = collection
+    labels = load_labels(collection_ids=[collection.pk], link_ids=[link.pk for link in page.items])
+    _attach_labels(labels, collections=[collection], links=page.items)
+
+    base_url = collection_url(collection)
+    current = {"after": after[0] if after else None, "before": before[0] if before else None}
+    return {
+        "collection": collection,
+        "registry": collection.registry,
+        "organization": collection.registry.organization,
+        "can_change": can_change,
+        "page": page,
+        "current_url": with_query(base_url, current),
+        "next_url": with_query(base_url, {"after": page.next_key[0]}) if page.next_key else None,
+        "previous_url": with_query(base_url, {"before": page.previous_key[0]})
+        if page.previous_key
+        else None,
+        "collection_path": format_path(
+            collection.registry.organization.name, collection.registry.name, collection.name
+        ),
+        "history": collection_history(collection),
+        "history_size": HISTORY_SIZE,
+    }
+
+
+# Version page -------------------------------------------------------------------------------
+
+
+def version_context(user, link: CollectionLink, *, can_change: bool) -> dict:
+    """The version page: path, labels, source version, metadata, files and lineage."""
+    collection = link.collection
+    registry = collection.registry
+    organization = registry.organization
+    version = link.version
+
+    labels = load_labels(link_ids=[link.pk])
+    _attach_labels(labels, links=[link])
+
+    producer = version.produced_by
+    producer_inputs = []
+    if producer is not None:
+        producer_inputs = list(
+            ArtifactVersion.objects.visible_to(user)
+            .filter(used_by=producer)
+            .select_related("artifact__project__team")
+            .order_by("artifact__name", "version")
+        )
+    # Only runs of the user's own organizations are listed, so another organization's run
+    # that used this version is not revealed.
+    consumers = list(
+        version.used_by.filter(project__team__organization__memberships__user=user)
+        .select_related("project__team")
+        .order_by("created_at", "pk")
+    )
+
+    full_path = format_path(organization.name, registry.name, collection.name, f"v{link.index}")
+    return {
+        "link": link,
+        "version": version,
+        "collection": collection,
+        "registry": registry,
+        "organization": organization,
+        "can_change": can_change,
+        "full_path": full_path,
+        "alias_paths": [
+            format_path(organization.name, registry.name, collection.name, alias)
+            for alias in link.alias_names
+        ],
+        "files": list(version.files.all()),
+        "producer": producer,
+        "producer_inputs": producer_inputs,
+        "consumers": consumers,
+    }
