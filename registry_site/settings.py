@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.notices",
     "apps.automations",
     "apps.legacy",
+    "apps.migration",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -168,6 +169,26 @@ if not (
         "MIGRATION_FINAL_REMINDER_LEAD_HOURS / 24 > 0."
     )
 
+# A migration window must start at least this many days ahead unless support gives an
+# override reason.
+MIGRATION_MIN_LEAD_DAYS = env_int("MIGRATION_MIN_LEAD_DAYS", 28)
+# Legacy rows copied and verified per second of write pause, the basis of every pause
+# estimate. NOTE: a provisional figure until bench/migration.py has measured it.
+MIGRATION_COPY_ROWS_PER_SECOND = env_int("MIGRATION_COPY_ROWS_PER_SECOND", 50_000)
+# Seconds added to every pause estimate for creating the registry and finishing the plan.
+MIGRATION_PAUSE_MARGIN_SECONDS = env_int("MIGRATION_PAUSE_MARGIN_SECONDS", 30)
+# Legacy rows per copy chunk; each chunk is one INSERT ... SELECT in one transaction.
+MIGRATION_CHUNK_ROWS = env_int("MIGRATION_CHUNK_ROWS", 10_000)
+# A copying plan whose progress has not moved for this long is queued again by the scheduler.
+MIGRATION_STALL_SECONDS = env_int("MIGRATION_STALL_SECONDS", 300)
+# Without a broker, the copy runs in a background thread so the console can show progress.
+MIGRATION_EAGER_THREAD = env_bool("MIGRATION_EAGER_THREAD", True)
+if min(MIGRATION_COPY_ROWS_PER_SECOND, MIGRATION_CHUNK_ROWS, MIGRATION_STALL_SECONDS) < 1:
+    raise ImproperlyConfigured(
+        "MIGRATION_COPY_ROWS_PER_SECOND, MIGRATION_CHUNK_ROWS and MIGRATION_STALL_SECONDS "
+        "must each be 1 or more."
+    )
+
 # Artifact files, content-addressed by sha256, in the "artifacts" storage: a folder unless
 # ARTIFACT_STORAGE_BACKEND names another Django storage class (S3, GCS, ...).
 _artifact_backend = env_str("ARTIFACT_STORAGE_BACKEND") or ""
@@ -279,6 +300,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "automations.requeue_stalled_executions",
         "schedule": 300.0,
     },
+}
+# Starts the migrations whose window has come and queues again those whose task was lost.
+CELERY_BEAT_SCHEDULE["migration-start-due-plans"] = {
+    "task": "migration.start_due_migrations",
+    "schedule": 60.0,
 }
 
 # Security. Production (DEBUG off) gets the strict defaults that `check --deploy` asks for;
