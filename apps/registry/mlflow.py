@@ -383,9 +383,9 @@ def read_store(path: str | os.PathLike) -> MlflowStore:
                 folder = logged_folders.get(version.model_id)
                 if folder is not None:
                     logged_models[version.model_id] = _read_logged_model(folder)
-    wanted_runs = {v.run_id for m in models for v in m.versions if v.run_id}
-    wanted_runs |= {lm.source_run_id for lm in logged_models.values() if lm.source_run_id}
-    for run_id in sorted(wanted_runs):
+    referenced_runs = {v.run_id for m in models for v in m.versions if v.run_id}
+    referenced_runs |= {lm.source_run_id for lm in logged_models.values() if lm.source_run_id}
+    for run_id in sorted(referenced_runs):
         folder = run_folders.get(run_id)
         if folder is not None:
             runs[run_id] = _read_run(folder, root)

@@ -462,7 +462,7 @@ class NlpStoreImportTests(TestCase):
     """The nlp-team store, imported once for the whole class because that takes seconds.
 
     Django's TestCase keeps the import in a transaction around the class and rolls each
-    test back to it, so the tests cannot change what the next one sees.
+    test back to it, so no test changes the data that the next one reads.
     """
 
     @classmethod
