@@ -10,6 +10,7 @@ from rest_framework.routers import SimpleRouter
 
 from apps.api.errors import not_found_view
 from apps.api.views import account, artifacts, collections, registries, resolve
+from apps.automations import api as automations
 
 app_name = "api"
 
@@ -42,6 +43,9 @@ router.register(
 )
 router.register("artifact-versions", artifacts.ArtifactVersionViewSet, basename="artifact-version")
 router.register("me/api-keys", account.ApiKeyViewSet, basename="api-key")
+router.register(f"{TEAM}/integrations", automations.IntegrationViewSet, basename="integration")
+router.register(f"{REGISTRY}/automations", automations.AutomationViewSet, basename="automation")
+router.register(f"{REGISTRY}/executions", automations.ExecutionViewSet, basename="execution")
 
 # Singleton resources have no list/detail pair, so they are mapped by hand.
 star = registries.RegistryStarViewSet.as_view({"put": "update", "delete": "destroy"})
