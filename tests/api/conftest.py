@@ -179,11 +179,10 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
 
     storage_root = tmp_path_factory.mktemp("artifacts")
     storages = _artifact_storages(storage_root)
-    with django_db_blocker.unblock(), override_settings(STORAGES=storages):
-        with transaction.atomic():
-            world = _build_world()
-            yield world
-            transaction.set_rollback(True)
+    with django_db_blocker.unblock(), override_settings(STORAGES=storages), transaction.atomic():
+        world = _build_world()
+        yield world
+        transaction.set_rollback(True)
 
 
 def _artifact_storages(root) -> dict:

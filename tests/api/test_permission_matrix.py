@@ -160,7 +160,9 @@ def _url(world, operation: Operation, visibility: str) -> str:
     entry = source.files.get()
     special = {
         "@version": f"/api/v1/artifact-versions/{source.pk}/",
-        "@resolve": f"/api/v1/resolve/?path=acme/wandb-registry-{registry.name}/Fraud-Detector:champion",
+        "@resolve": (
+            f"/api/v1/resolve/?path=acme/wandb-registry-{registry.name}/Fraud-Detector:champion"
+        ),
         "@content": f"/api/v1/artifact-versions/{source.pk}/files/{entry.pk}/content/",
         "@signed": f"/api/v1/artifact-versions/{source.pk}/files/{entry.pk}/signed-url/",
     }
