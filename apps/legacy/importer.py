@@ -209,7 +209,7 @@ class LegacyImporter:
                 report.runs.add(run.run_id)
             folder = self.store.files_folder(version)
             if folder is not None:
-                report.files += len(list_files(folder))
+                report.files += len(list_files(folder, within=self.store.root))
         return ModelResult(
             name=plan.model.name,
             created=plan.existing is None,
@@ -296,7 +296,7 @@ class LegacyImporter:
                 project=project, run_id=mlflow_run.run_id, name=mlflow_run.name
             )
         folder = self.store.files_folder(version)
-        files = list_files(folder) if folder is not None else []
+        files = list_files(folder, within=self.store.root) if folder is not None else []
         source = registry_services.create_artifact_version(
             project=project,
             artifact_name=model.name,

@@ -28,6 +28,7 @@ from apps.registry.roles import Role
 ORGANIZATION = "acme"
 PASSWORD = "demo-password"  # noqa: S105 (published demo accounts, DEBUG only)
 SAMPLE_STORE = Path(settings.BASE_DIR) / "demo" / "mlflow-sample" / "mlruns"
+NLP_TEAM_STORE = Path(settings.BASE_DIR) / "demo" / "mlflow-nlp-team" / "mlruns"
 TEAMS = ("fraud-team", "nlp-team")
 
 
@@ -89,6 +90,7 @@ class Command(BaseCommand):
                 self._memberships(organization, teams, users[account.username], account)
             self._grant_teams(organization, teams.values(), users["admin"])
         self._import_sample(organization, teams["fraud-team"], users["admin"])
+        self._fill_legacy_registries(teams, users["dave"])
         self._print_accounts()
 
     def _organization(self) -> Organization:
@@ -161,6 +163,33 @@ class Command(BaseCommand):
         )
         for skipped in report.skipped:
             self.stdout.write(f"  skipped {skipped}")
+
+    def _fill_legacy_registries(self, teams: dict[str, Team], nlp_admin) -> None:
+        """Give each team its legacy Model Registry; nlp-team's gets the larger store."""
+        # The legacy app sits above this one, so it is imported only here.
+        from apps.legacy.importer import LegacyImporter
+        from apps.legacy.services import ensure_legacy_registry
+
+        for team in teams.values():
+            ensure_legacy_registry(team=team)
+        legacy_registry = ensure_legacy_registry(team=teams["nlp-team"])
+        if legacy_registry.read_only_since is not None:
+            self.stdout.write("The legacy registry of nlp-team is migrated; nothing to import.")
+            return
+        try:
+            store = read_store(NLP_TEAM_STORE)
+        except MlflowStoreError as error:
+            raise CommandError(f"Cannot read the demo's MLflow store. {error}") from None
+        report = LegacyImporter(store, legacy_registry=legacy_registry, actor=nlp_admin).run()
+        self.stdout.write(
+            f"Imported the nlp-team store into nlp-team/model-registry: "
+            f"{len(report.collections_created)} registered models created, "
+            f"{report.links_created} versions linked now, {report.links_existing} linked before."
+        )
+        for skipped in report.skipped:
+            self.stdout.write(f"  skipped {skipped}")
+        if report.stopped_by:
+            self.stdout.write(f"  stopped early: {report.stopped_by}")
 
     def _print_accounts(self) -> None:
         port = os.environ.get("PORT") or "8000"
