@@ -202,6 +202,20 @@ def _send_test(integration: WebhookIntegration, body: str, actor) -> delivery.Se
 # Automations --------------------------------------------------------------------------------
 
 
+def require_member(user, registry: Registry, action: str) -> None:
+    """Raise PermissionDenied unless the user is a Member of the registry or higher.
+
+    Entry points call it before they read a write's input, so that a Viewer learns about the
+    missing role rather than about a choice of integration they cannot make. The write
+    services check again, together with the write pause, inside their transaction.
+    """
+    if not can_change(user, registry):
+        raise PermissionDenied(
+            f"{action} in the registry '{registry.name}' needs the Member role; ask one of "
+            f"its admins for it."
+        )
+
+
 def sample_context(
     *,
     organization_name: str,
@@ -419,11 +433,7 @@ def test_automation(*, automation: Automation, actor) -> delivery.SendResult:
     """Send the automation's payload, rendered with sample values, to its integration once."""
     registry = automation.registry
     # A test writes nothing, so it needs the Member role but works during a write pause.
-    if not can_change(actor, registry):
-        raise PermissionDenied(
-            f"Testing an automation in the registry '{registry.name}' needs the Member role; "
-            f"ask one of its admins for it."
-        )
+    require_member(actor, registry, "Testing an automation")
     if automation.integration is None:
         raise ValidationError(
             "The automation has no integration (it was deleted); choose another one first."

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -119,15 +119,6 @@ def automations_url(registry: Registry) -> str:
     )
 
 
-def _require_member(user, registry: Registry, action: str) -> None:
-    """Reject a write before its form is read, so a Viewer sees why rather than a form error."""
-    if not can_change(user, registry):
-        raise PermissionDenied(
-            f"{action} in the registry '{registry.name}' needs the Member role; ask one of its "
-            f"admins for it."
-        )
-
-
 def _get_automation(user, registry: Registry, pk: int) -> Automation:
     queryset = Automation.objects.visible_to(user).select_related(
         "registry__organization", "collection", "integration__team"
@@ -168,7 +159,7 @@ def automation_list(request: HttpRequest, org: str, registry: str) -> HttpRespon
             _automations_context(request.user, registry_obj),
         )
 
-    _require_member(request.user, registry_obj, "Creating an automation")
+    services.require_member(request.user, registry_obj, "Creating an automation")
     form = AutomationForm(request.POST, user=request.user, registry=registry_obj)
 
     outcome = _attempt(
