@@ -379,10 +379,13 @@ def read_store(path: str | os.PathLike) -> MlflowStore:
     runs: dict[str, MlflowRun] = {}
     for model in models:
         for version in model.versions:
-            if version.model_id and version.model_id not in logged_models:
-                folder = logged_folders.get(version.model_id)
-                if folder is not None:
-                    logged_models[version.model_id] = _read_logged_model(folder)
+            source_id = None
+            if version.source.startswith("models:/"):
+                source_id = version.source.removeprefix("models:/").strip("/")
+            for model_id in {version.model_id, source_id}:
+                folder = logged_folders.get(model_id or "")
+                if folder is not None and model_id not in logged_models:
+                    logged_models[model_id] = _read_logged_model(folder)
     referenced_runs = {v.run_id for m in models for v in m.versions if v.run_id}
     referenced_runs |= {lm.source_run_id for lm in logged_models.values() if lm.source_run_id}
     for run_id in sorted(referenced_runs):
