@@ -38,9 +38,8 @@ def test_path_with_space_and_unicode(member_client, model_registry, member, proj
     )
     services.link_version(collection=collection, version=version, aliases=["prod"], actor=member)
 
-    response = member_client.get(
-        "/path/acme/wandb-registry-model/D%C3%A9tecteur%20de%20fraude:prod"
-    )
+    encoded = "D%C3%A9tecteur%20de%20fraude"
+    response = member_client.get(f"/path/acme/wandb-registry-model/{encoded}:prod")
 
     assert response.status_code == 302
     assert response["Location"] == (
