@@ -82,7 +82,14 @@ def time_zone_name_for(user) -> str:
     cached = getattr(user, _CACHE_ATTRIBUTE, None)
     if cached is not None:
         return cached
+    own_name, organization_name = time_zone_settings_of(user)
+    name = own_name or organization_name or DEFAULT_TIME_ZONE
+    remember_time_zone_name(user, name)
+    return name
 
+
+def time_zone_settings_of(user) -> tuple[str, str]:
+    """The zone on the person's profile and their organization's default; blank when unset."""
     from django.contrib.auth import get_user_model
     from django.db.models import OuterRef, Subquery
 
@@ -103,9 +110,7 @@ def time_zone_name_for(user) -> str:
         .first()
     )
     own_name, organization_name = row or (None, None)
-    name = own_name or organization_name or DEFAULT_TIME_ZONE
-    remember_time_zone_name(user, name)
-    return name
+    return own_name or "", organization_name or ""
 
 
 def remember_time_zone_name(user, name: str) -> None:
@@ -172,7 +177,8 @@ def parse_local_input(text: str, zone: tzinfo, *, date_only_means: str) -> datet
         clock = time.fromisoformat(_pad_hour(match.group("time"))) if match.group("time") else None
     except ValueError:
         raise ValidationError(
-            f"'{text}' is not a valid date or time; check the day, month and hour.",
+            f"'{text}' is not a valid date or time; write a real date such as 2027-03-14 and "
+            "a time from 00:00 to 23:59.",
             code="invalid_datetime",
         ) from None
     if clock is not None:
