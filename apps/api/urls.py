@@ -55,8 +55,8 @@ member_users = {"get": "retrieve", "patch": "partial_update", "delete": "destroy
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
-    path("me/", account.MeViewSet.as_view({"get": "list"}), name="me"),
-    path("resolve/", resolve.ResolveViewSet.as_view({"get": "list"}), name="resolve"),
+    path("me/", account.MeViewSet.as_view({"get": "retrieve"}), name="me"),
+    path("resolve/", resolve.ResolveViewSet.as_view({"get": "retrieve"}), name="resolve"),
     re_path(rf"^{REGISTRY}/star/$", star, name="registry-star"),
     re_path(rf"^{REGISTRY}/owner/$", owner, name="registry-owner"),
     path(

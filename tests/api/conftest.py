@@ -66,6 +66,7 @@ FILE_SHA256 = hashlib.sha256(FILE_CONTENT).hexdigest()
 class World:
     users: dict = field(default_factory=dict)
     keys: dict = field(default_factory=dict)
+    key_ids: dict = field(default_factory=dict)
     registries: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
     spare_version: ArtifactVersion | None = None
@@ -93,7 +94,8 @@ def _build_world() -> World:
             role = org_roles.get(persona, OrgRole.MEMBER)
             org_services.add_org_member(organization=organization, user=user, role=role)
         world.users[persona] = user
-        _key, world.keys[persona] = org_services.create_api_key(user=user, name="tests")
+        key, world.keys[persona] = org_services.create_api_key(user=user, name="tests")
+        world.key_ids[persona] = key.pk
     world.extra_user = make_user("uma")
     org_services.add_org_member(organization=organization, user=world.extra_user)
 

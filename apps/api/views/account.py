@@ -32,7 +32,7 @@ class MeViewSet(ApiViewSet):
         responses={200: MeSerializer},
         examples=[examples.ME_RESPONSE],
     )
-    def list(self, request):
+    def retrieve(self, request):
         user = (
             get_user_model()
             .objects.prefetch_related(

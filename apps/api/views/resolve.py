@@ -62,7 +62,7 @@ class ResolveViewSet(ApiViewSet):
         responses={200: ResolvedSerializer},
         examples=[examples.RESOLVE_RESPONSE],
     )
-    def list(self, request):
+    def retrieve(self, request):
         text = request.query_params.get("path", "")
         try:
             path = parse_path(text)
