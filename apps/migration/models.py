@@ -19,6 +19,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from apps.migration.querysets import MigrationPlanQuerySet
 from apps.registry.models import Visibility
 
 
@@ -98,6 +99,8 @@ class MigrationPlan(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = MigrationPlanQuerySet.as_manager()
 
     class Meta:
         ordering = ["-window_start", "-id"]

@@ -28,6 +28,7 @@ from apps.audit.services import record_event
 from apps.core.validators import validate_registry_name
 from apps.legacy.models import LegacyRegistry, RegisteredModel
 from apps.migration import copy
+from apps.migration.notices import sync_plan_notices
 from apps.migration.models import (
     ACTIVE_STATES,
     PAUSED_STATES,
@@ -211,6 +212,7 @@ def schedule_migration(
                     "override_reason": reason,
                 },
             )
+            sync_plan_notices(plan.pk, at=now, actor=actor)
     except IntegrityError:
         # Another request scheduled the same team or name between the checks and the insert.
         raise ValidationError(
@@ -264,6 +266,7 @@ def move_window(
                 "override_reason": reason,
             },
         )
+        sync_plan_notices(locked.pk, at=now, actor=actor)
     plan.refresh_from_db()
     return plan
 
@@ -321,6 +324,7 @@ def start_migration(
             write_pause_reason=pause_reason(locked),
         )
         _audit(locked, actor, "started", {"rows": rows, "due_only": due_only})
+        sync_plan_notices(locked.pk, at=now, actor=actor)
         transaction.on_commit(partial(_enqueue_copy, locked.pk))
     logger.info("Migration plan %s started: %s rows to copy", plan.pk, rows)
     return True
@@ -421,6 +425,7 @@ def abort_migration(*, plan: MigrationPlan, actor) -> MigrationPlan:
             updated_at=now,
         )
         _audit(locked, actor, "aborted", {"from": locked.state, "removed_registry": removed})
+        sync_plan_notices(locked.pk, at=now, actor=actor)
     logger.info("Migration plan %s aborted from %s", plan.pk, locked.state)
     plan.refresh_from_db()
     return plan
@@ -504,6 +509,7 @@ def _complete(plan: MigrationPlan, report: dict, now: datetime) -> None:
         updated_at=now,
     )
     _audit(plan, None, "completed", {"registry": plan.target_registry_id})
+    sync_plan_notices(plan.pk, at=now)
 
 
 # Removing a partial target ------------------------------------------------------------------

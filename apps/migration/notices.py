@@ -1,0 +1,72 @@
+"""Keeps a migration plan's notices in step with the plan, from its state and times.
+
+Called by the plan's services inside their transactions, after each change of window or
+state. The timeline itself (which banners, when, saying what) is computed by
+apps.notices.migration_schedule; this module only supplies the plan's facts.
+"""
+
+from datetime import datetime, timedelta
+
+from django.urls import reverse
+
+from apps.migration.models import MigrationPlan, PlanState
+from apps.notices.migration_schedule import (
+    MigrationFacts,
+    migration_aborted_spec,
+    migration_key_prefix,
+    migration_notice_specs,
+    team_notice_values,
+)
+from apps.notices.models import Notice
+from apps.notices.services import sync_notices
+from apps.registry.paths import LEGACY_PROJECT, registry_prefix
+
+
+def plan_facts(plan: MigrationPlan) -> MigrationFacts:
+    organization = plan.team.organization.name
+    url = ""
+    if plan.state == PlanState.COMPLETED:
+        url = reverse(
+            "registry:registry_detail",
+            kwargs={"org": organization, "registry": plan.target_name},
+        )
+    return MigrationFacts(
+        legacy_path=f"{plan.team.name}/{LEGACY_PROJECT}",
+        new_path=f"{organization}/{registry_prefix()}{plan.target_name}",
+        registry_name=plan.target_name,
+        new_registry_url=url,
+    )
+
+
+def sync_plan_notices(plan_id: int, *, at: datetime, actor=None) -> None:
+    """Create, move or end the plan's notices so they match the plan as it is now.
+
+    The pause starts at the real start once the plan runs, so starting early moves the
+    pause banner too. An aborted plan whose notices had begun to show says it was
+    cancelled; one that nobody had heard of yet just loses its notices.
+    """
+    plan = MigrationPlan.objects.select_related("team__organization").get(pk=plan_id)
+    facts = plan_facts(plan)
+    prefix = migration_key_prefix(plan.pk)
+
+    if plan.state == PlanState.ABORTED:
+        announced = Notice.objects.filter(
+            origin_key__startswith=prefix, starts_at__lte=at
+        ).exists()
+        aborted_at = plan.aborted_at or at
+        specs = [migration_aborted_spec(aborted_at=aborted_at, facts=facts)] if announced else []
+    else:
+        specs = migration_notice_specs(
+            window_start=plan.started_at or plan.window_start,
+            expected_pause=timedelta(seconds=plan.estimated_pause_seconds),
+            facts=facts,
+            scheduled_at=min(plan.created_at, at),
+            completed_at=plan.completed_at,
+        )
+
+    sync_notices(
+        origin_key_prefix=prefix,
+        values_by_key=team_notice_values(specs, plan_id=plan.pk, team=plan.team),
+        at=at,
+        actor=actor,
+    )
