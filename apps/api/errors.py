@@ -31,6 +31,9 @@ def _first_detail(detail, field: str | None = None) -> tuple[str, str, str | Non
     """The first (code, message, field) of a DRF detail, which may be nested."""
     if isinstance(detail, dict):
         for key, value in detail.items():
+            if isinstance(key, int):
+                # DRF reports the errors of a list of objects by position.
+                return _first_detail(value, f"{field}[{key}]")
             name = None if key in ("non_field_errors", "detail") else key
             if field and name:
                 name = f"{field}.{name}"

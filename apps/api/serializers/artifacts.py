@@ -20,10 +20,6 @@ def validate_project_name(value: str) -> str:
     return validate_name(value, kind="project name")
 
 
-def validate_artifact_name(value: str) -> str:
-    return validate_name(value, kind="artifact name")
-
-
 class ProjectSerializer(serializers.ModelSerializer):
     team = serializers.CharField(source="team.name", read_only=True)
 
@@ -131,7 +127,8 @@ class ManifestEntryInputSerializer(serializers.Serializer):
 
 
 class ArtifactVersionCreateSerializer(serializers.Serializer):
-    artifact = name_field(validate_artifact_name, max_length=128)
+    """A new version of the artifact named in the URL."""
+
     type = name_field(validate_type_name, max_length=64)
     metadata = serializers.DictField(
         required=False,
