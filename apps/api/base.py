@@ -2,7 +2,7 @@
 
 from django.db.models import Count, Exists, OuterRef, Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import filters, viewsets
+from rest_framework import exceptions, filters, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
@@ -53,6 +53,28 @@ class ApiViewSet(viewsets.GenericViewSet):
     pagination_class = CursorPagination
     filter_backends = [DjangoFilterBackend, SortFilter]
     lookup_value_regex = "[^/]+"
+
+    def initial(self, request, *args, **kwargs) -> None:
+        """DRF's request set-up, with throttles counted before the permission check.
+
+        DRF checks permissions first, so a request without credentials would be answered
+        401 before any throttle counted it. Here anonymous requests, and requests with a
+        wrong key, use up their address's budget too, which also slows down key guessing.
+        """
+        self.format_kwarg = self.get_format_suffix(**kwargs)
+        request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(
+            request
+        )
+        request.version, request.versioning_scheme = self.determine_version(
+            request, *args, **kwargs
+        )
+        try:
+            self.perform_authentication(request)
+        except exceptions.AuthenticationFailed:
+            self.check_throttles(request)
+            raise
+        self.check_throttles(request)
+        self.check_permissions(request)
 
     @property
     def is_schema_request(self) -> bool:
