@@ -50,9 +50,7 @@ def sync_plan_notices(plan_id: int, *, at: datetime, actor=None) -> None:
     prefix = migration_key_prefix(plan.pk)
 
     if plan.state == PlanState.ABORTED:
-        announced = Notice.objects.filter(
-            origin_key__startswith=prefix, starts_at__lte=at
-        ).exists()
+        announced = Notice.objects.filter(origin_key__startswith=prefix, starts_at__lte=at).exists()
         aborted_at = plan.aborted_at or at
         specs = [migration_aborted_spec(aborted_at=aborted_at, facts=facts)] if announced else []
     else:

@@ -28,7 +28,6 @@ from apps.audit.services import record_event
 from apps.core.validators import validate_registry_name
 from apps.legacy.models import LegacyRegistry, RegisteredModel
 from apps.migration import copy
-from apps.migration.notices import sync_plan_notices
 from apps.migration.models import (
     ACTIVE_STATES,
     PAUSED_STATES,
@@ -36,6 +35,7 @@ from apps.migration.models import (
     MigrationPlan,
     PlanState,
 )
+from apps.migration.notices import sync_plan_notices
 from apps.migration.verification import build_report
 from apps.orgs.models import Team
 from apps.orgs.support import is_support

@@ -81,7 +81,10 @@ class NoticeForm(forms.Form):
         help_text='Words before the moment, such as "Maintenance starts".',
     )
     link_url = forms.CharField(
-        required=False, max_length=500, label="Link URL", help_text="http or https only."
+        required=False,
+        max_length=500,
+        label="Link URL",
+        help_text="An http or https URL, or a path on this site such as /orgs/acme/.",
     )
     link_label = forms.CharField(required=False, max_length=100, label="Link label")
     dismissible = forms.BooleanField(

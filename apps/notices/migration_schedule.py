@@ -105,7 +105,8 @@ def migration_notice_specs(
     """The notices of a migration whose write pause starts at `window_start`.
 
     A stage whose start is before `scheduled_at` starts at `scheduled_at` instead, and a stage
-    that would be over by then is left out, so the list holds only notices that can show.
+    that would be over by then is left out (so is a pause that ended as it began), so the list
+    holds only notices that can show.
     `retention` (default: the LEGACY_RETENTION_DAYS setting) sets when the completed banner
     ends, since that is when the legacy view hides itself.
     """
@@ -165,24 +166,26 @@ def migration_notice_specs(
             )
         )
 
-    specs.append(
-        NoticeSpec(
-            stage=Stage.PAUSE,
-            severity=Severity.CRITICAL,
-            starts_at=max(window_start, scheduled_at),
-            ends_at=completed_at,
-            dismissible=False,
-            message=(
-                f"**Writes to `{facts.legacy_path}` are paused** while it is copied to the new "
-                f"registry **{facts.registry_name}** (`{facts.new_path}`). Reading goes on; "
-                "writes are rejected until the copy is complete."
-            ),
-            event_at=window_start + expected_pause,
-            event_label="Expected to finish",
+    pause_starts_at = max(window_start, scheduled_at)
+    if completed_at is None or pause_starts_at < completed_at:
+        specs.append(
+            NoticeSpec(
+                stage=Stage.PAUSE,
+                severity=Severity.CRITICAL,
+                starts_at=pause_starts_at,
+                ends_at=completed_at,
+                dismissible=False,
+                message=(
+                    f"**Writes to `{facts.legacy_path}` are paused** while it is copied to the new "
+                    f"registry **{facts.registry_name}** (`{facts.new_path}`). Reading goes on; "
+                    "writes are rejected until the copy is complete."
+                ),
+                event_at=window_start + expected_pause,
+                event_label="Expected to finish",
+            )
         )
-    )
 
-    if completed_at is not None:
+    if completed_at is not None and retention > timedelta(0):
         hidden_at = completed_at + retention
         specs.append(
             NoticeSpec(

@@ -73,7 +73,8 @@ class Notice(models.Model):
         "registry.Registry", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
 
-    link_url = models.URLField(max_length=500, blank=True)
+    # An http(s) URL or a path on this site; checked by the services.
+    link_url = models.CharField(max_length=500, blank=True)
     link_label = models.CharField(max_length=100, blank=True)
     dismissible = models.BooleanField(default=True)
     # A moment the notice is about (a migration window, a hide date), shown to each reader in

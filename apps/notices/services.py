@@ -85,10 +85,12 @@ def clean_notice_fields(values: NoticeFields) -> NoticeFields:
     link_url = values.link_url.strip()
     link_label = values.link_label.strip()
     if link_url:
-        try:
-            URLValidator(schemes=["http", "https"])(link_url)
-        except ValidationError:
-            fail("link_url", f"'{link_url}' is not an http or https URL.")
+        if not _is_link(link_url):
+            fail(
+                "link_url",
+                f"'{link_url}' is neither an http or https URL nor a path on this site "
+                "(starting with /).",
+            )
         if not link_label:
             fail("link_label", "The link has no label; write the words people click.")
     elif link_label:
@@ -107,6 +109,17 @@ def clean_notice_fields(values: NoticeFields) -> NoticeFields:
         link_label=link_label,
         event_label=event_label if values.event_at is not None else "",
     )
+
+
+def _is_link(url: str) -> bool:
+    """An absolute http(s) URL, or a path on this site such as /orgs/acme/."""
+    if url.startswith("/") and not url.startswith("//") and "\\" not in url:
+        return not any(character.isspace() or ord(character) < 32 for character in url)
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        return False
+    return True
 
 
 def _clean_audience(values: NoticeFields, fail) -> Organization | None:

@@ -137,7 +137,10 @@ def test_create_empty_start_means_now(support_client):
         ({"message": "  "}, "This field is required."),
         ({"ends_at": "2027-05-01"}, "The end is not after the start"),
         ({"audience": Audience.TEAM}, "Choose the team for the audience"),
-        ({"link_url": "javascript:alert(1)", "link_label": "Click"}, "not an http or https URL"),
+        (
+            {"link_url": "javascript:alert(1)", "link_label": "Click"},
+            "is neither an http or https URL",
+        ),
         ({"link_url": "https://example.com/"}, "The link has no label"),
         ({"starts_at": "2027-03-14 02:30", "time_zone": "America/New_York"}, "does not exist"),
         ({"starts_at": "next monday"}, "is not a date or a date and time"),

@@ -135,6 +135,20 @@ def test_completion_ends_pause_and_starts_read_only_banner():
     assert done.link_label == "Open fraud-team"
 
 
+def test_pause_that_ended_as_it_began_is_left_out():
+    stages = by_stage(specs_for(completed_at=WINDOW))
+
+    assert Stage.PAUSE not in stages
+    assert stages[Stage.COMPLETED].starts_at == WINDOW
+
+
+def test_no_retention_leaves_out_completed_banner():
+    stages = by_stage(specs_for(completed_at=WINDOW + PAUSE, retention=timedelta(0)))
+
+    assert Stage.COMPLETED not in stages
+    assert stages[Stage.PAUSE].ends_at == WINDOW + PAUSE
+
+
 @override_settings(
     MIGRATION_ANNOUNCEMENT_LEAD_DAYS=35,
     MIGRATION_REMINDER_LEAD_DAYS=3,

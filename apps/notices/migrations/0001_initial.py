@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 ('starts_at', models.DateTimeField()),
                 ('ends_at', models.DateTimeField(blank=True, null=True)),
                 ('audience', models.CharField(choices=[('everyone', 'Everyone'), ('organization', 'Members of an organization'), ('team', 'Members of a team'), ('team-and-org-admins', 'Members of a team and the admins of its organization'), ('org-admins', 'Admins of an organization'), ('registry-admins', 'Admins of a registry')], max_length=32)),
-                ('link_url', models.URLField(blank=True, max_length=500)),
+                ('link_url', models.CharField(blank=True, max_length=500)),
                 ('link_label', models.CharField(blank=True, max_length=100)),
                 ('dismissible', models.BooleanField(default=True)),
                 ('event_at', models.DateTimeField(blank=True, null=True)),
