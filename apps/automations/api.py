@@ -6,7 +6,7 @@
 
 Reads start from the same `visible_to(user)` querysets as the pages and writes call the same
 services, so the permission rules are the pages' rules. Access tokens and signing secrets
-are write-only: a response says whether one is set, never what it is.
+are write-only: a response shows whether one is set, never what it is.
 """
 
 from django.db.models import Count, Prefetch

@@ -1,9 +1,9 @@
 """One HTTP POST of a payload to a webhook integration.
 
-The request goes to the address that the SSRF check approved (the host name still names the
-server in the Host header and in TLS, for SNI and certificate verification), so a DNS answer
-that changes between the check and the connection cannot redirect it. Redirects are never
-followed, and no proxy from the environment is used.
+The request goes to the address that the SSRF check approved, so a DNS record that changes
+between the check and the connection cannot redirect it. The host name still names the
+server in the Host header and in TLS, for SNI and certificate verification. Redirects are
+never followed, and no proxy from the environment is used.
 """
 
 import base64
@@ -35,7 +35,7 @@ USER_AGENT = "artifact-registry-webhooks/1"
 class SendResult:
     succeeded: bool
     # Whether sending the same request again later may succeed (timeouts, connection errors,
-    # 5xx); 4xx answers, rejected targets and unreadable secrets are final.
+    # 5xx). 4xx responses, rejected targets and unreadable secrets are final.
     retryable: bool
     duration_ms: int
     response_code: int | None = None
@@ -147,8 +147,10 @@ def _classify(status: int, excerpt: str, location: str, duration_ms: int) -> Sen
 def send(
     integration: WebhookIntegration, body: str, *, event_type: str, delivery_id: str
 ) -> SendResult:
-    """POST `body` to the integration once and report what happened; never raises for
-    network errors or answers of the endpoint."""
+    """POST `body` to the integration once and return what happened.
+
+    Network errors and error responses of the endpoint are part of the result, not raised.
+    """
     started = time.monotonic()
 
     def elapsed() -> int:

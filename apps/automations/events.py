@@ -63,7 +63,7 @@ def _version_of(event: AuditEvent, collection: Collection | None) -> ArtifactVer
 
 
 def event_context(event: AuditEvent) -> dict[str, Any]:
-    """The template variables of an event, read while its transaction is still open."""
+    """Collect the template variables of an event while its transaction is still open."""
     registry = Registry.objects.select_related("organization").get(pk=event.registry_id)
     collection = Collection.objects.filter(pk=event.collection_id).first()
     version = _version_of(event, collection)

@@ -88,7 +88,7 @@ class Automation(models.Model):
     # Only alias.added automations use it.
     alias_pattern = models.CharField(max_length=200, blank=True)
     # Deleting an integration must not wait for the registries that use it (its team may not
-    # see them), so the automation stays, sends nothing, and says why on its page.
+    # see them), so the automation stays, sends nothing, and its page shows why.
     integration = models.ForeignKey(
         WebhookIntegration,
         on_delete=models.SET_NULL,

@@ -373,7 +373,7 @@ def update_automation(
 ) -> Automation:
     registry = automation.registry
     require_change(actor, registry, "Changing an automation")
-    given = {
+    requested = {
         "name": name,
         "description": description,
         "event_type": event_type,
@@ -385,7 +385,7 @@ def update_automation(
     }
     changes = {
         field: value
-        for field, value in given.items()
+        for field, value in requested.items()
         if value is not KEEP and value != getattr(automation, field)
     }
     if not changes:

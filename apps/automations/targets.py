@@ -3,7 +3,7 @@
 A target host is resolved and rejected when any of its addresses is not a public one:
 loopback, private, link-local, shared, reserved, multicast or unspecified, and always when it
 is a cloud metadata address. The check runs when an integration is saved and again before
-each delivery, because a DNS answer can change; the delivery then connects to the address
+each delivery, because a DNS record can change. The delivery then connects to the address
 that passed the check, so a second lookup cannot swap it.
 
 The operator setting AUTOMATIONS_ALLOW_PRIVATE_TARGETS lifts the address check (metadata
@@ -85,9 +85,9 @@ def check_address(host: str, address: IPAddress) -> None:
         return
     if kind != "cloud metadata" and private_targets_allowed():
         return
-    shown = host if host == str(address) else f"{host} ({address})"
+    label = host if host == str(address) else f"{host} ({address})"
     raise UnsafeTarget(
-        f"The host {shown} is a {kind} address; webhooks may only go to public addresses. "
+        f"The host {label} is a {kind} address; webhooks may only go to public addresses. "
         f"Use a public host name, or ask the operator to allow private targets."
     )
 
@@ -130,7 +130,7 @@ def resolve(host: str, port: int) -> tuple[IPAddress, ...]:
         raise UnresolvableHost(f"The host {host} could not be resolved: {error}.") from None
     addresses: list[IPAddress] = []
     for info in infos:
-        # An IPv6 link-local answer carries a zone ("fe80::1%eth0"), which ip_address rejects.
+        # An IPv6 link-local address comes with a zone ("fe80::1%eth0"), which ip_address rejects.
         text = str(info[4][0]).split("%", 1)[0]
         address = ipaddress.ip_address(text)
         if address not in addresses:
@@ -141,7 +141,11 @@ def resolve(host: str, port: int) -> tuple[IPAddress, ...]:
 
 
 def check_target(url: str) -> Target:
-    """Validate the URL, resolve its host and check every address; raise UnsafeTarget."""
+    """Validate the URL, resolve its host and check every address.
+
+    Raises UnsafeTarget for a non-public address, UnresolvableHost when the host has no DNS
+    record, and ValidationError for a malformed URL.
+    """
     scheme, host, port, path = split_url(url)
     addresses = resolve(host, port)
     for address in addresses:

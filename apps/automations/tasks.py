@@ -1,9 +1,9 @@
 """Delivery of executions: one attempt per task run, retried with exponential backoff.
 
-Every run re-reads the execution and is safe to run twice or at once with another run of the
-same execution: a run sends only while the execution is pending, its next attempt is due and
-it holds the execution's lease, which it takes with one conditional UPDATE. A run that is
-too early, or finds the lease taken, queues itself again for when it can go on, so a message
+Every run re-reads the execution, so it is safe to run twice or at once with another run of
+the same execution. A run sends only while the execution is pending and its next attempt is
+due, and only after it took the execution's lease with one conditional UPDATE. A run that is
+too early, or finds the lease taken, queues itself again for when it can go on. So a message
 that the broker delivers again after a worker died still finishes the execution.
 
 Without a broker (Celery's eager mode, the embedded default) a delivery runs in a background
@@ -32,15 +32,15 @@ from apps.automations.models import (
 
 logger = logging.getLogger(__name__)
 
-# A pending execution untouched for this long lost its queued task (a broker outage at
-# commit time, a web process that stopped during an in-process delivery); the sweeper
-# queues it again.
+# A pending execution untouched for this long has lost its queued task, for example to a
+# broker outage at commit time or to a web process that stopped during a delivery. The
+# sweeper queues it again.
 STALLED_AFTER = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
 class Step:
-    """What a run left to do: nothing (settled), or run again in `delay` seconds."""
+    """The remaining work of a run: none (settled), or another run in `delay` seconds."""
 
     delay: float | None = None
     # True when another run holds the lease, so this run did not send anything.
@@ -48,7 +48,7 @@ class Step:
 
 
 def backoff_seconds(attempt_number: int) -> float:
-    """The wait after failed attempt `attempt_number` (1-based): base * 2^(n-1), capped."""
+    """Return the wait after failed attempt `attempt_number` (1-based): base * 2^(n-1), capped."""
     base = settings.AUTOMATIONS_RETRY_BACKOFF_SECONDS
     return min(settings.AUTOMATIONS_RETRY_BACKOFF_MAX_SECONDS, base * 2 ** (attempt_number - 1))
 

@@ -14,7 +14,7 @@ _REPEATS = {sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, sre_constants.PO
 
 
 def _children(op, argument) -> list:
-    """The parsed subpatterns directly inside one node of a parsed pattern."""
+    """Return the parsed subpatterns directly inside one node of a parsed pattern."""
     if op in _REPEATS:
         return [argument[2]]
     if op == sre_constants.SUBPATTERN:
@@ -27,7 +27,7 @@ def _children(op, argument) -> list:
 
 
 def _is_multiple(op, argument) -> bool:
-    """Whether a node is a quantifier that allows more than one match."""
+    """Return whether a node is a quantifier that allows more than one match."""
     return op in _REPEATS and argument[1] > 1
 
 
@@ -79,5 +79,5 @@ def validate_alias_pattern(pattern: str) -> str:
 
 
 def alias_matches(pattern: str, alias: str) -> bool:
-    """Whether the pattern is found in the alias name; an empty pattern matches every alias."""
+    """Return whether the pattern occurs in the alias name; an empty pattern matches all."""
     return not pattern or re.search(pattern, alias) is not None

@@ -1,7 +1,7 @@
 """Automation pages of a registry (list, history) and integration pages of a team.
 
 Reads start from `visible_to(user)` querysets, so a registry, team, automation or integration
-the user may not see answers 404. Writes call apps.automations.services, which checks the
+the user may not see gets a 404 response. Writes call apps.automations.services, which checks the
 permission: PermissionDenied reaches the site's 403 handler, ValidationError and
 WritePaused are shown next to the form. An htmx request gets only the partial it swaps in;
 the full pages include the same partials.
@@ -53,7 +53,7 @@ HISTORY_PAGE_SIZE = 25
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a form submission ended: 200 done, 422 invalid input, 423 write pause."""
+    """The result of a form submission: 200 done, 422 invalid input, 423 write pause."""
 
     status: int
     retry_after: int | None = None
@@ -94,7 +94,7 @@ def _render_form_page(
 
 
 def _render_swap(request: HttpRequest, partial: str, context: dict) -> HttpResponse:
-    """The swap target's partial, then the status region out of band for the message."""
+    """Render the swap target's partial, then the status region out of band."""
     html = render_to_string(partial, context, request)
     html += render_to_string(STATUS_PARTIAL, {**context, "oob": True}, request)
     return HttpResponse(html)
@@ -299,7 +299,12 @@ def execution_history(request: HttpRequest, org: str, registry: str) -> HttpResp
         "automations:execution_history",
         kwargs={"org": registry_obj.organization.name, "registry": registry_obj.name},
     )
-    kept = {key: value for key, value in filters.items() if key in ("automation", "status")}
+    kept_filters = {key: filters[key] for key in ("automation", "status") if filters.get(key)}
+    next_url = previous_url = None
+    if page.next_key is not None:
+        next_url = pages.with_query(base_url, {**kept_filters, "after": page.next_key[0]})
+    if page.previous_key is not None:
+        previous_url = pages.with_query(base_url, {**kept_filters, "before": page.previous_key[0]})
     context = {
         "registry": registry_obj,
         "organization": registry_obj.organization,
@@ -307,20 +312,12 @@ def execution_history(request: HttpRequest, org: str, registry: str) -> HttpResp
         "form": form,
         "executions": page.items,
         "history_url": base_url,
-        "next_url": pages.with_query(base_url, {**kept, "after": _first(page.next_key)}),
-        "previous_url": pages.with_query(base_url, {**kept, "before": _first(page.previous_key)}),
+        "next_url": next_url,
+        "previous_url": previous_url,
     }
-    if page.next_key is None:
-        context["next_url"] = None
-    if page.previous_key is None:
-        context["previous_url"] = None
     return _render_page(
         request, "automations/execution_history.html", EXECUTION_LIST_PARTIAL, context
     )
-
-
-def _first(key):
-    return key[0] if key else None
 
 
 # Integrations of a team ---------------------------------------------------------------------
@@ -334,7 +331,7 @@ def integrations_url(team: Team) -> str:
 
 
 def _get_team(user, org: str, name: str) -> Team:
-    """A team the user belongs to; any other team answers 404, like a missing one."""
+    """Return a team the user belongs to; any other team is a 404, like a missing one."""
     queryset = Team.objects.filter(memberships__user=user).select_related("organization")
     return get_object_or_404(queryset, organization__name__iexact=org, name__iexact=name)
 

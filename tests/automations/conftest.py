@@ -38,14 +38,14 @@ Reply = tuple[int, str]
 
 @dataclass
 class Receiver:
-    """A webhook endpoint on 127.0.0.1 that records requests and answers from a script."""
+    """A webhook endpoint on 127.0.0.1 that records requests and replies from a script."""
 
     server: ThreadingHTTPServer
     requests: list[ReceivedRequest] = field(default_factory=list)
     replies: list[Reply] = field(default_factory=list)
     default_reply: Reply = (200, '{"ok": true}')
-    # The first `held` requests wait for `release` before they are answered.
-    held: int = 0
+    # The receiver replies to the first `requests_to_hold` requests only after `release`.
+    requests_to_hold: int = 0
     release: threading.Event = field(default_factory=threading.Event)
     arrived: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -60,7 +60,7 @@ class Receiver:
         with self.lock:
             self.requests.append(request)
             reply = self.replies.pop(0) if self.replies else self.default_reply
-            return reply, len(self.requests) <= self.held
+            return reply, len(self.requests) <= self.requests_to_hold
 
 
 def _handler_for(receiver_ref: list[Receiver]):
@@ -85,7 +85,7 @@ def _handler_for(receiver_ref: list[Receiver]):
                 self.end_headers()
                 self.wfile.write(payload)
             except (BrokenPipeError, ConnectionResetError):
-                # The client gave up (a timeout test); nothing is left to answer.
+                # The client gave up (a timeout test), so nobody reads this reply.
                 pass
 
         def log_message(self, format, *args):

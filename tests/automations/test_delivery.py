@@ -198,7 +198,7 @@ def test_timeout_retried(
     django_capture_on_commit_callbacks,
 ):
     settings.AUTOMATIONS_READ_TIMEOUT = 0.5
-    receiver.held = 1  # the first request is answered only after the test ends
+    receiver.requests_to_hold = 1  # the reply to the first request comes after the test
     make_automation()
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -436,3 +436,65 @@ def test_member_cannot_delete_integration(member_client, integration):
 
     assert response.status_code == 403
     assert WebhookIntegration.objects.filter(pk=integration.pk).exists()
+
+
+def link_versions(count, collection, project, member, capture):
+    with capture(execute=True):
+        for _ in range(count):
+            registry_services.link_version(
+                collection=collection, version=log_version(project, member), actor=member
+            )
+
+
+def test_history_paginates(
+    member_client,
+    make_automation,
+    collection,
+    project,
+    member,
+    receiver,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    from apps.automations import views
+
+    monkeypatch.setattr(views, "HISTORY_PAGE_SIZE", 2)
+    make_automation()
+    link_versions(3, collection, project, member, django_capture_on_commit_callbacks)
+
+    first = member_client.get(history_url()).content.decode()
+    older_link = first.split('rel="next"')[0].rsplit('href="', 1)[1].split('"')[0]
+    second = member_client.get(older_link.replace("&amp;", "&")).content.decode()
+
+    assert "fraud-detector:v2" in first
+    assert "fraud-detector:v1" in first
+    assert "fraud-detector:v0" not in first
+    assert "Older" in first
+    assert "fraud-detector:v0" in second
+    assert "fraud-detector:v2" not in second
+    assert "Newer" in second
+
+
+def test_history_query_count_flat(
+    member_client,
+    make_automation,
+    collection,
+    project,
+    member,
+    receiver,
+    django_capture_on_commit_callbacks,
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_automation()
+    link_versions(1, collection, project, member, django_capture_on_commit_callbacks)
+    with CaptureQueriesContext(connection) as few:
+        member_client.get(history_url())
+    link_versions(4, collection, project, member, django_capture_on_commit_callbacks)
+
+    with CaptureQueriesContext(connection) as many:
+        response = member_client.get(history_url())
+
+    assert response.content.decode().count("fraud-detector:v") == 5
+    assert len(many) == len(few)

@@ -30,14 +30,14 @@ def test_slow_endpoint_does_not_hold_write(
 ):
     settings.AUTOMATIONS_DELIVER_IN_THREAD = True
     settings.AUTOMATIONS_READ_TIMEOUT = WAIT_SECONDS
-    receiver.held = 1
+    receiver.requests_to_hold = 1
     make_automation()
 
     link = registry_services.link_version(
         collection=collection, version=log_version(project, member), actor=member
     )
 
-    # The write has returned while the endpoint still holds the delivery's request.
+    # The write has returned while the endpoint has not replied to the delivery yet.
     assert link.index == 0
     assert receiver.arrived.wait(timeout=WAIT_SECONDS)
     execution = Execution.objects.get()
