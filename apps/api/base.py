@@ -57,8 +57,8 @@ class ApiViewSet(viewsets.GenericViewSet):
     def initial(self, request, *args, **kwargs) -> None:
         """DRF's request set-up, with throttles counted before the permission check.
 
-        DRF checks permissions first, so a request without credentials would be answered
-        401 before any throttle counted it. Here anonymous requests, and requests with a
+        DRF checks permissions first, so a request without credentials would get 401
+        before any throttle counted it. Here anonymous requests, and requests with a
         wrong key, use up their address's budget too, which also slows down key guessing.
         """
         self.format_kwarg = self.get_format_suffix(**kwargs)
@@ -82,7 +82,7 @@ class ApiViewSet(viewsets.GenericViewSet):
 
 
 def clean_name(value: str) -> str | None:
-    """A name from a URL, or None when it cannot name anything (control characters)."""
+    """Return a name from a URL, or None when control characters keep it from naming anything."""
     if not value or any(ord(character) < 32 or ord(character) == 127 for character in value):
         return None
     return value
@@ -97,7 +97,7 @@ def clean_id(value) -> int | None:
 
 
 def organization_of(user, name: str) -> Organization:
-    """An organization the user belongs to; any other is not found."""
+    """Return an organization the user belongs to, and raise NotFound for any other."""
     organization = None
     if clean_name(name):
         organization = Organization.objects.filter(
@@ -109,7 +109,7 @@ def organization_of(user, name: str) -> Organization:
 
 
 def registry_of(user, organization: str, name: str) -> Registry:
-    """A registry visible to the user; a hidden one is not found, exactly like a missing one."""
+    """Return a registry visible to the user. A hidden one raises NotFound like a missing one."""
     registry = None
     if clean_name(organization) and clean_name(name):
         registry = (
@@ -161,7 +161,7 @@ def link_of(collection: Collection, index) -> CollectionLink:
 
 
 def team_of(user, organization: str, name: str) -> Team:
-    """A team of the organization that the user is a member of; any other is not found."""
+    """Return a team of the organization that the user is in, and raise NotFound for any other."""
     team = None
     if clean_name(organization) and clean_name(name):
         team = (
@@ -201,7 +201,7 @@ def annotated_collections(queryset):
 
 
 def roles_for(user, registries) -> dict[int, Role]:
-    """The user's effective role on each registry, in two queries whatever their number."""
+    """Map each registry to the user's effective role on it, in two queries for any number."""
     ids = [registry.pk for registry in registries]
     if not ids:
         return {}
@@ -215,8 +215,8 @@ def roles_for(user, registries) -> dict[int, Role]:
     for registry_id, codename in [*direct, *through_groups]:
         codenames.setdefault(registry_id, set()).add(codename)
     roles = {}
-    for registry_id, held in codenames.items():
-        role = role_from_codenames(held)
+    for registry_id, granted in codenames.items():
+        role = role_from_codenames(granted)
         if role is not None:
             roles[registry_id] = role
     return roles

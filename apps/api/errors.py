@@ -2,7 +2,7 @@
 
     {"error": {"code": "not_found", "message": "...", "field": null}}
 
-`code` is stable and machine-readable, `message` says what failed and what to do, and
+`code` is stable and machine-readable, `message` states what failed and what to do, and
 `field` names the request field it applies to (null when none does). Services raise
 Django's ValidationError and PermissionDenied; they become 400 and 403 here, and a write
 pause becomes 423 with Retry-After.
@@ -28,7 +28,7 @@ def error_body(code: str, message: str, field: str | None = None) -> dict:
 
 
 def _first_detail(detail, field: str | None = None) -> tuple[str, str, str | None]:
-    """The first (code, message, field) of a DRF detail, which may be nested."""
+    """Return the first (code, message, field) of a DRF error detail, which may be nested."""
     if isinstance(detail, dict):
         for key, value in detail.items():
             if isinstance(key, int):
@@ -105,7 +105,7 @@ def handle_exception(exc, context) -> Response | None:
 
 
 def not_found_view(request, *args, **kwargs) -> JsonResponse:
-    """The 404 of an address under /api/v1/ that matches no endpoint."""
+    """Return the JSON 404 for an address under /api/v1/ that matches no endpoint."""
     return JsonResponse(
         error_body("not_found", f"No API endpoint matches '{request.path}'; see /api/v1/docs/."),
         status=404,

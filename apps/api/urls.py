@@ -1,7 +1,7 @@
 """Routes of the REST API, mounted at /api/v1/.
 
 Names in URLs are matched without regard to case, so each part accepts any character but
-'/'; the answer carries the stored spelling.
+'/'; the response carries the stored spelling.
 """
 
 from django.urls import path, re_path

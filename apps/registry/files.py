@@ -2,10 +2,10 @@
 
 Contents live in the "artifacts" storage (settings.STORAGES), named by their sha256, so a
 file logged by many versions is stored once. An upload streams through a temporary file
-while its size, sha256 and md5 are computed; it is stored only when all three agree with the
-manifest entry, and a wrong size or digest leaves nothing behind. A manifest entry's md5 is
-blank until its content has been uploaded and checked, and only then can it be downloaded:
-knowing a digest is never enough to read a file that someone else uploaded.
+while its size, sha256 and md5 are computed. It is stored only when size and sha256 agree
+with the manifest entry, so a wrong size or digest leaves nothing behind. A manifest entry's
+md5 is blank until its content has been uploaded and checked, and only then can it be
+downloaded, so knowing a digest is not enough to read a file that someone else uploaded.
 
 Who may download: members of the team whose project logged the version, and anyone holding
 at least the Viewer role on a registry the version is linked into. A Restricted Viewer sees
@@ -45,7 +45,7 @@ def artifact_storage() -> Storage:
 
 
 def blob_name(sha256: str) -> str:
-    """The storage name of a content: two levels of folders keep directories small."""
+    """Return the storage name of a content; two levels of folders keep directories small."""
     return f"sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
@@ -57,7 +57,7 @@ def is_uploaded(entry: ManifestEntry) -> bool:
 
 
 def downloadable_versions(user):
-    """Artifact versions whose files the user may download (see the module docstring)."""
+    """Return the artifact versions whose files the user may download (see the module doc)."""
     if not getattr(user, "is_authenticated", False):
         return ArtifactVersion.objects.none()
     linked = CollectionLink.objects.filter(
@@ -69,7 +69,7 @@ def downloadable_versions(user):
 
 
 def uploadable_versions(user):
-    """Artifact versions whose files the user may upload: the team's admins and members."""
+    """Return the artifact versions whose files the user may upload, as a team admin or member."""
     if not getattr(user, "is_authenticated", False):
         return ArtifactVersion.objects.none()
     return ArtifactVersion.objects.filter(
@@ -110,8 +110,9 @@ def check_size_limit(size: int, path: str) -> None:
 def store_file(*, entry: ManifestEntry, stream, actor) -> ManifestEntry:
     """Read a file's content from `stream`, check it against the entry and store it.
 
-    Raises ValidationError when the size, sha256 or md5 differ from the manifest, and
-    FileTooLarge past the size limit; nothing is stored in either case.
+    Raises ValidationError when the size or sha256 differ from the manifest, and
+    FileTooLarge past the size limit. Nothing is stored in either case. The md5 of the
+    checked content is then recorded on the entry, which marks it as uploaded.
     """
     require_upload(actor, entry.version)
     check_size_limit(entry.size, entry.path)
@@ -166,8 +167,8 @@ def _save_blob(sha256: str, content) -> None:
         return
     saved = storage.save(name, File(content, name=name))
     if saved != name:
-        # Another upload of the same content won the race and the storage picked a new name
-        # for this copy; the contents are identical, so keep the first and drop this one.
+        # Another upload of the same content won the race, so the storage picked a new name
+        # for this copy. The contents are identical: keep the first and drop this one.
         storage.delete(saved)
 
 
@@ -188,24 +189,26 @@ class SignedDownload:
 
 
 def sign_download(entry: ManifestEntry, user) -> SignedDownload:
-    """A token that lets anyone holding it download one file until it expires.
+    """Sign a token that lets anyone holding it download one file until it expires.
 
     It names the file and the user it was made for, and no credential: the download checks
     again that this user may still download the version, so a revoked role also stops the
     URLs handed out before.
     """
     require_download(user, entry.version)
-    token = signing.dumps({"file": entry.pk, "sha256": entry.sha256, "user": user.pk}, salt=SIGNING_SALT)
+    token = signing.dumps(
+        {"file": entry.pk, "sha256": entry.sha256, "user": user.pk}, salt=SIGNING_SALT
+    )
     lifetime = timedelta(seconds=settings.ARTIFACT_SIGNED_URL_SECONDS)
     return SignedDownload(token=token, expires_at=timezone.now() + lifetime)
 
 
 class InvalidSignedUrl(PermissionDenied):
-    """A signed download token that was altered, expired or no longer grants access."""
+    """A signed download token that was altered, has expired, or names a file that is gone."""
 
 
 def read_signed_download(token: str) -> ManifestEntry:
-    """The manifest entry a valid, unexpired token names, after checking access again."""
+    """Return the manifest entry a valid, unexpired token names, after checking access again."""
     try:
         claims = signing.loads(
             token, salt=SIGNING_SALT, max_age=settings.ARTIFACT_SIGNED_URL_SECONDS

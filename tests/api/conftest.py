@@ -17,7 +17,7 @@ and the personas of the permission matrix, each with an API key:
     team_member         Member only through the team `ml-team`
     org_admin           org admin, Admin through the organization
 
-Each registry holds the collection `Fraud-Detector` (v0 with `champion`, v1 with the
+Each registry contains the collection `Fraud-Detector` (v0 with `champion`, v1 with the
 protected alias `production`) and `Other-Model` (v0). The versions come from the project
 `fraud` of `ml-team`, and the first one's file `model.pkl` has been uploaded.
 """

@@ -1,7 +1,7 @@
 """The role matrix of every registry-scoped API operation, generated from one rule.
 
-For each operation the table gives the level it needs (see, download, change, admin); each
-persona's effective role on each registry follows from its grants and the registry's
+For each operation the table gives the level it needs: see, download, change or admin.
+Each persona's effective role on each registry follows from its grants and the registry's
 visibility. The expected answer of a cell is then:
 
     anonymous                      401
@@ -175,7 +175,7 @@ def _body(world, operation: Operation, visibility: str):
     if operation.body is None:
         return None
     if operation.name == "link version":
-        # Linked in Other-Model only, so everyone who sees the registry sees this version.
+        # Linked in Other-Model only, so everyone who can see the registry can see this version.
         return {"version_id": world.versions[visibility][2].pk}
     return operation.body
 

@@ -41,7 +41,7 @@ class AliasListField(serializers.ListField):
 
 
 def name_field(validator, **kwargs) -> serializers.CharField:
-    """A name checked by one of the shared validators; whitespace is kept so it is rejected."""
+    """Build a name field checked by a shared validator, keeping whitespace so it is rejected."""
     return serializers.CharField(trim_whitespace=False, validators=[validator], **kwargs)
 
 

@@ -51,12 +51,12 @@ def _describe(target, data: dict, actor) -> None:
         if "description" in data and data["description"] != target.description:
             services.edit_description(target=target, text=data["description"], actor=actor)
         if "tags" in data:
-            wanted = {name.lower(): name for name in data["tags"]}
+            requested = {name.lower(): name for name in data["tags"]}
             current = {tag.name.lower(): tag.name for tag in target.tags.all()}
             for key, name in current.items():
-                if key not in wanted:
+                if key not in requested:
                     services.remove_tag(target=target, name=name, actor=actor)
-            for key, name in wanted.items():
+            for key, name in requested.items():
                 if key not in current:
                     services.add_tag(target=target, name=name, actor=actor)
 

@@ -217,7 +217,7 @@ def _member_data(row: MemberRow) -> dict:
 
 
 def _org_user(organization: Organization, username: str, field: str, *, service_account=None):
-    """A user of the organization by username; others are reported as unknown alike."""
+    """Return a user of the organization by username; any other is reported as unknown."""
     users = get_user_model().objects.filter(
         org_memberships__organization=organization, username=username
     )
