@@ -38,7 +38,9 @@ STEP_TIMEOUT_MS = 15_000
 os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
 
 
-@pytest.fixture(scope="session")
+# Package scope: the browser, and with it Playwright's event loop in this thread, ends with
+# the last test of this folder, so the ORM's async safety check is back for later tests.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
     if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
         skip_or_fail(
