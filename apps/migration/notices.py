@@ -42,8 +42,8 @@ def sync_plan_notices(plan_id: int, *, at: datetime, actor=None) -> None:
     """Create, move or end the plan's notices so they match the plan as it is now.
 
     The pause starts at the real start once the plan runs, so starting early moves the
-    pause banner too. An aborted plan whose notices had begun to show says it was
-    cancelled; one that nobody had heard of yet just loses its notices.
+    pause banner too. An aborted plan whose notices had started to show gets a notice that
+    it was cancelled. Otherwise its notices just end.
     """
     plan = MigrationPlan.objects.select_related("team__organization").get(pk=plan_id)
     facts = plan_facts(plan)

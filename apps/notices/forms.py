@@ -1,7 +1,7 @@
 """Forms of the support console and of the dismiss button.
 
 Times are entered in a zone the support person picks (their own by default) and turned into
-UTC here, before the service sees them.
+UTC here, before the service receives them.
 """
 
 from datetime import datetime

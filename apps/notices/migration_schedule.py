@@ -52,7 +52,7 @@ class LeadTimes:
 
 @dataclass(frozen=True)
 class NoticeSpec:
-    """One notice of the timeline: what it says and when it shows; the audience is the caller's."""
+    """One notice of the timeline, with its text and times; the caller picks the audience."""
 
     stage: Stage
     severity: Severity
@@ -66,7 +66,7 @@ class NoticeSpec:
     event_label: str = ""
 
     def to_fields(self, *, audience: str, **targets) -> NoticeFields:
-        """The notice write for this spec, for `audience` and its organization/team/registry."""
+        """Build the notice write for this spec, for `audience` and its targets."""
         return NoticeFields(
             message=self.message,
             severity=self.severity,
@@ -84,7 +84,7 @@ class NoticeSpec:
 
 @dataclass(frozen=True)
 class MigrationFacts:
-    """What the notices say about one team's migration."""
+    """Facts about one team's migration that its notices mention."""
 
     legacy_path: str  # "nlp-team/model-registry"
     new_path: str  # "acme/wandb-registry-nlp-team"
@@ -104,9 +104,9 @@ def migration_notice_specs(
 ) -> list[NoticeSpec]:
     """The notices of a migration whose write pause starts at `window_start`.
 
-    A stage whose start is before `scheduled_at` starts at `scheduled_at` instead, and a stage
-    that would be over by then is left out (so is a pause that ended as it began), so the list
-    holds only notices that can show.
+    A stage whose start is before `scheduled_at` starts at `scheduled_at` instead. A stage
+    that would be over by then is left out, and so is a pause that ended as it began. The list
+    therefore holds only notices that can show.
     `retention` (default: the LEGACY_RETENTION_DAYS setting) sets when the completed banner
     ends, since that is when the legacy view hides itself.
     """
@@ -212,7 +212,7 @@ def migration_notice_specs(
 def migration_aborted_spec(
     *, aborted_at: datetime, facts: MigrationFacts, shown_for: timedelta = timedelta(days=7)
 ) -> NoticeSpec:
-    """The notice that replaces a migration's timeline when support cancels it."""
+    """Build the notice that replaces a migration's timeline when support cancels it."""
     return NoticeSpec(
         stage=Stage.ABORTED,
         severity=Severity.INFO,
@@ -232,7 +232,7 @@ def migration_key_prefix(plan_id: int) -> str:
 
 
 def team_notice_values(specs: list[NoticeSpec], *, plan_id: int, team) -> dict[str, NoticeFields]:
-    """The specs as notice writes for the team's members and its organization's admins."""
+    """Turn the specs into notice writes for the team's members and its org admins."""
     prefix = migration_key_prefix(plan_id)
     return {
         f"{prefix}{spec.stage}": spec.to_fields(
@@ -243,7 +243,7 @@ def team_notice_values(specs: list[NoticeSpec], *, plan_id: int, team) -> dict[s
 
 
 def duration_words(span: timedelta) -> str:
-    """A pause length in words, rounded up: "45 minutes", "4 hours", "2 days"."""
+    """Write a pause length in words, rounded up: "45 minutes", "4 hours", "2 days"."""
     minutes = max(1, -(-int(span.total_seconds()) // 60))
     if minutes < 60:
         return f"{minutes} minute{'s' if minutes != 1 else ''}"

@@ -34,7 +34,8 @@ class Audience(models.TextChoices):
     REGISTRY_ADMINS = "registry-admins", "Admins of a registry"
 
 
-# Which of organization, team and registry each audience names; the others stay empty.
+# The target fields (organization, team, registry) each audience requires. The others must
+# be empty.
 AUDIENCE_TARGETS: dict[str, tuple[str, ...]] = {
     Audience.EVERYONE: (),
     Audience.ORGANIZATION: ("organization",),

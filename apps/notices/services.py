@@ -1,9 +1,9 @@
 """Every write to notices and dismissals.
 
 The support console calls create_notice, update_notice and end_notice, which check the
-support permission. Other apps (the migration) call upsert_notice, end_notices and
-sync_notices with keys of their own; those apps checked their caller's permission already, and
-a job may call them with no actor at all.
+support permission. Other apps, such as the migration, call upsert_notice, end_notices and
+sync_notices with keys of their own. Those calls check no permission because the calling
+service checked its own, and a background job may make them with no actor at all.
 """
 
 import logging
@@ -25,14 +25,14 @@ from apps.registry.models import Registry
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_LENGTH = 5000
-# A change to any of these is a change a reader sees, so it shows the notice again to people
-# who dismissed an earlier revision. Times and the audience are not among them.
+# A change to any of these changes what the banner shows, so the notice appears again to
+# people who dismissed an earlier revision. Times and the audience are not among them.
 CONTENT_FIELDS = ("message", "severity", "link_url", "link_label", "event_at", "event_label")
 
 
 @dataclass(frozen=True)
 class NoticeFields:
-    """Everything a notice says and to whom; the input of every notice write."""
+    """The text, times and audience of a notice: the input of every notice write."""
 
     message: str
     starts_at: datetime
@@ -112,7 +112,7 @@ def clean_notice_fields(values: NoticeFields) -> NoticeFields:
 
 
 def _is_link(url: str) -> bool:
-    """An absolute http(s) URL, or a path on this site such as /orgs/acme/."""
+    """Return whether `url` is an absolute http(s) URL or a path on this site (/orgs/acme/)."""
     if url.startswith("/") and not url.startswith("//") and "\\" not in url:
         return not any(character.isspace() or ord(character) < 32 for character in url)
     try:

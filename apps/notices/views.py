@@ -1,6 +1,6 @@
 """Dismissing a banner, the support console for notices, and the time zone setting.
 
-The console answers 404 to anyone without the support permission, so it does not exist for
+The console returns 404 to anyone without the support permission, so it does not exist for
 them.
 """
 
@@ -63,7 +63,7 @@ def dismiss_notice(request: HttpRequest, pk: int) -> HttpResponse:
         return HttpResponseBadRequest(" ".join(error.messages))
 
     if request.htmx:
-        # An empty answer swaps the banner out of the page.
+        # An empty response swaps the banner out of the page.
         return HttpResponse("")
     return redirect(_safe_next(request, form.cleaned_data["next"]))
 
@@ -138,7 +138,7 @@ def notice_end(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def notice_preview(request: HttpRequest, pk: int) -> HttpResponse:
-    """The notice as a chosen person sees it, in their zone, now or at a chosen moment."""
+    """Render the notice as a chosen person would see it, in their zone, now or later."""
     _require_support(request)
     notice = _console_notice(request, pk)
 
@@ -188,7 +188,7 @@ def _preview_verdict(preview: Preview, zone) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def edit_profile(request: HttpRequest) -> HttpResponse:
-    """The person's own settings: the time zone they read and enter times in."""
+    """Show and save the person's own settings: the zone they read and enter times in."""
     own, organization_default = time_zone_settings_of(request.user)
     fallback = organization_default or DEFAULT_TIME_ZONE
     form = TimeZoneForm(request.POST or None, fallback=fallback, initial={"time_zone": own})
@@ -199,8 +199,8 @@ def edit_profile(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             form.add_error("time_zone", error)
         else:
-            shown = time_zone_name_for(request.user)
-            messages.success(request, f"Times are now shown in {shown}.")
+            zone_name = time_zone_name_for(request.user)
+            messages.success(request, f"Times are now shown in {zone_name}.")
             return redirect("notices:profile")
 
     effective = time_zone_name_for(request.user)

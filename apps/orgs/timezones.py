@@ -215,33 +215,33 @@ def format_input_value(moment: datetime, zone: tzinfo) -> str:
 
 
 _UNITS = (
-    # (largest span written in this unit, seconds per unit, unit name)
-    (timedelta(hours=1), 60, "minute"),
-    (timedelta(days=1), 3600, "hour"),
-    (timedelta(days=14), 86400, "day"),
-    (timedelta(weeks=13), 7 * 86400, "week"),
-    (timedelta(days=730), 30 * 86400, "month"),
+    # (unit name, seconds per unit, smallest count written in the next unit instead)
+    ("minute", 60, 60),
+    ("hour", 3600, 24),
+    ("day", 86400, 14),
+    ("week", 7 * 86400, 13),
+    ("month", 30 * 86400, 24),
 )
 
 
 def relative_phrase(moment: datetime, now: datetime) -> str:
-    """How far `moment` is from `now` in words: "in 5 weeks", "in 3 days", "2 hours ago".
+    """Write how far `moment` is from `now`: "in 5 weeks", "in 3 days", "2 hours ago".
 
-    Counts whole units, rounding down, in the largest unit that keeps the count readable:
-    minutes below an hour, hours below a day, days below two weeks, weeks below 13 weeks,
-    30-day months below two years, 365-day years beyond.
+    Counts are rounded to the nearest whole unit, half up, in the first unit whose count stays
+    below its limit: under 60 minutes, under 24 hours, under 14 days, under 13 weeks, under
+    24 months of 30 days, else years of 365 days. So 6 weeks less a second reads "in 6 weeks".
     """
     span = moment - now
     future = span > timedelta(0)
-    distance = abs(span)
-    if distance < timedelta(minutes=1):
+    seconds = abs(span.total_seconds())
+    if seconds < 60:
         return "in less than a minute" if future else "less than a minute ago"
 
-    seconds = distance.total_seconds()
-    count, unit = int(seconds // (365 * 86400)), "year"
-    for limit, unit_seconds, name in _UNITS:
-        if distance < limit:
-            count, unit = int(seconds // unit_seconds), name
+    count, unit = int(seconds / (365 * 86400) + 0.5), "year"
+    for name, unit_seconds, limit in _UNITS:
+        rounded = int(seconds / unit_seconds + 0.5)
+        if rounded < limit:
+            count, unit = rounded, name
             break
     words = f"{count} {unit}{'' if count == 1 else 's'}"
     return f"in {words}" if future else f"{words} ago"

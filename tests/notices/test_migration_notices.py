@@ -52,7 +52,7 @@ def test_scheduling_creates_the_timeline(plan, team):
     assert "`acme/wandb-registry-fraud-team`" in announcement.message
 
 
-def test_team_and_org_admins_see_it_and_other_teams_do_not(plan, member, org_admin, bob):
+def test_audience_team_and_org_admins(plan, member, org_admin, bob):
     moment = WINDOW - timedelta(weeks=6)
 
     assert stages_seen(member, moment - SECOND) == []
@@ -114,3 +114,15 @@ def test_abort_before_announcement_leaves_no_notice(plan, member, support):
     for moment in (NOW + timedelta(days=1), WINDOW - timedelta(weeks=6), WINDOW):
         assert stages_seen(member, moment) == []
     assert not Notice.objects.filter(origin_key__endswith=":aborted").exists()
+
+
+def test_scheduled_five_weeks_ahead_announces_at_once(team, member, bob, support):
+    legacy_services.ensure_legacy_registry(team=team)
+    window = NOW + timedelta(weeks=5)
+
+    with time_machine.travel(NOW, tick=False):
+        migration_services.schedule_migration(team=team, window_start=window, actor=support)
+
+    assert stages_seen(member, NOW - SECOND) == []
+    assert stages_seen(member, NOW) == ["announcement"]
+    assert stages_seen(bob, NOW) == []

@@ -135,7 +135,7 @@ def test_completion_ends_pause_and_starts_read_only_banner():
     assert done.link_label == "Open fraud-team"
 
 
-def test_pause_that_ended_as_it_began_is_left_out():
+def test_empty_pause_left_out():
     stages = by_stage(specs_for(completed_at=WINDOW))
 
     assert Stage.PAUSE not in stages
@@ -279,7 +279,7 @@ def test_moving_the_window_shows_dismissed_reminder_again(team, member):
     assert stages_seen(member, WINDOW - timedelta(days=3)) == ["reminder"]
 
 
-def test_moving_the_window_closer_ends_stages_that_no_longer_fit(team, member):
+def test_closer_window_ends_dropped_stages(team, member):
     sync(team, specs_for(), at=SCHEDULED)
     now = WINDOW - timedelta(weeks=5)
 

@@ -13,7 +13,7 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def local_time(context, moment: datetime | None) -> str:
-    """A <time> element with the moment in the zone of the request's user ("" for None)."""
+    """Render a <time> element with the moment in the zone of the request's user."""
     if moment is None:
         return ""
     request = context.get("request")
@@ -24,7 +24,7 @@ def local_time(context, moment: datetime | None) -> str:
 
 @register.simple_tag
 def relative_time(moment: datetime | None) -> str:
-    """How far the moment is from now: "in 3 days", "2 hours ago" ("" for None)."""
+    """Return how far the moment is from now: "in 3 days", "2 hours ago"."""
     if moment is None:
         return ""
     return relative_phrase(moment, timezone.now())
