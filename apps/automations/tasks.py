@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 # A pending execution untouched for this long has lost its queued task, for example to a
 # broker outage at commit time or to a web process that stopped during a delivery. The
-# sweeper queues it again.
+# sweeper and `manage.py deliver_stalled_webhooks` pick it up again.
 STALLED_AFTER = timedelta(minutes=5)
 
 
@@ -195,7 +195,11 @@ def _deliver_in_thread(execution_id: int) -> None:
 
 
 def enqueue_delivery(execution_id: int) -> None:
-    """Start delivering an execution; called once the transaction that created it commits."""
+    """Start delivering an execution; called once the transaction that created it commits.
+
+    A delivery thread is a daemon, so it ends with its process: executions it left pending
+    are finished by `manage.py deliver_stalled_webhooks`, or by the sweeper where beat runs.
+    """
     if settings.CELERY_TASK_ALWAYS_EAGER and settings.AUTOMATIONS_DELIVER_IN_THREAD:
         threading.Thread(
             target=_deliver_in_thread,
@@ -207,9 +211,8 @@ def enqueue_delivery(execution_id: int) -> None:
     deliver_execution.delay(execution_id)
 
 
-@shared_task(name="automations.requeue_stalled_executions", ignore_result=True)
-def requeue_stalled_executions() -> int:
-    """Queue again the pending executions whose task was lost; return how many."""
+def stalled_execution_ids(limit: int = 1000) -> list[int]:
+    """Return pending executions that no task has touched for STALLED_AFTER, oldest first."""
     cutoff = timezone.now() - STALLED_AFTER
     stalled = (
         Execution.objects.filter(status=ExecutionStatus.PENDING)
@@ -217,9 +220,16 @@ def requeue_stalled_executions() -> int:
         .filter(
             Q(next_attempt_at__isnull=True, created_at__lte=cutoff) | Q(next_attempt_at__lte=cutoff)
         )
+        .order_by("pk")
         .values_list("pk", flat=True)
     )
-    ids = list(stalled[:1000])
+    return list(stalled[:limit])
+
+
+@shared_task(name="automations.requeue_stalled_executions", ignore_result=True)
+def requeue_stalled_executions() -> int:
+    """Queue again the pending executions whose task was lost; return how many."""
+    ids = stalled_execution_ids()
     for execution_id in ids:
         enqueue_delivery(execution_id)
     if ids:

@@ -92,3 +92,27 @@ def test_backoff_doubles_up_to_cap(settings):
     waits = [backoff_seconds(attempt) for attempt in range(1, 9)]
 
     assert waits == [10, 20, 40, 80, 160, 320, 600, 600]
+
+
+def test_command_delivers_stalled(
+    make_automation, collection, project, member, receiver, django_capture_on_commit_callbacks
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    make_automation()
+    with django_capture_on_commit_callbacks(execute=False):
+        registry_services.link_version(
+            collection=collection, version=log_version(project, member), actor=member
+        )
+    execution = Execution.objects.get()
+    Execution.objects.filter(pk=execution.pk).update(
+        created_at=timezone.now() - timedelta(minutes=10)
+    )
+    output = StringIO()
+
+    call_command("deliver_stalled_webhooks", stdout=output)
+
+    assert output.getvalue() == f"Execution {execution.pk}: finished after 1 attempt(s).\n"
+    assert len(receiver.requests) == 1
