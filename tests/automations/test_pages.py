@@ -498,3 +498,20 @@ def test_history_query_count_flat(
 
     assert response.content.decode().count("fraud-detector:v") == 5
     assert len(many) == len(few)
+
+
+def test_write_pause_rejects_create(member_client, integration, model_registry):
+    from django.utils import timezone
+
+    from apps.registry.models import Registry
+
+    Registry.objects.filter(pk=model_registry.pk).update(
+        write_paused_since=timezone.now(), write_pause_reason="a migration is copying it"
+    )
+
+    response = member_client.post(automations_url(), create_form(integration))
+
+    assert response.status_code == 423
+    assert "Retry-After" in response
+    assert "paused for writes: a migration is copying it" in response.content.decode()
+    assert Automation.objects.count() == 0
