@@ -102,7 +102,7 @@ def migration_notice_specs(
     retention: timedelta | None = None,
     lead_times: LeadTimes | None = None,
 ) -> list[NoticeSpec]:
-    """The notices of a migration whose write pause starts at `window_start`.
+    """Compute the notices of a migration whose write pause starts at `window_start`.
 
     A stage whose start is before `scheduled_at` starts at `scheduled_at` instead. A stage
     that would be over by then is left out, and so is a pause that ended as it began. The list

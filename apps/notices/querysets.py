@@ -41,7 +41,7 @@ class NoticeQuerySet(models.QuerySet):
         )
 
     def manageable_by(self, user) -> "NoticeQuerySet":
-        """Every notice for support staff, none for anyone else."""
+        """Return every notice for support staff, none for anyone else."""
         return self if is_support(user) else self.none()
 
     def active_at(self, now) -> "NoticeQuerySet":

@@ -1,4 +1,4 @@
-"""Reads of notices: what a person sees now, and what they would see at another moment."""
+"""Reads of notices: the banners a person gets now, and a preview at another moment."""
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -38,7 +38,7 @@ def make_banner(notice: Notice, *, zone: tzinfo, now: datetime, can_dismiss: boo
 
 
 def active_notices_for(user, *, now: datetime | None = None) -> list[Notice]:
-    """The notices the user sees at `now`, most severe first, without those they dismissed.
+    """Return the notices shown to the user at `now`, most severe first, minus dismissed ones.
 
     One query, whatever the number of notices, teams and organizations.
     """
@@ -47,7 +47,7 @@ def active_notices_for(user, *, now: datetime | None = None) -> list[Notice]:
 
 
 def active_banners_for(user, *, now: datetime | None = None) -> list[Banner]:
-    """The banners at the top of the user's pages: two queries (notices, the user's zone)."""
+    """Return the banners at the top of the user's pages, in at most two queries."""
     now = now or timezone.now()
     notices = active_notices_for(user, now=now)
     if not notices:
@@ -59,7 +59,7 @@ def active_banners_for(user, *, now: datetime | None = None) -> list[Banner]:
 
 @dataclass(frozen=True)
 class Preview:
-    """How a notice looks to one person at one moment, and whether they would see it then."""
+    """A notice as one person would see it at one moment, and whether it is shown to them."""
 
     banner: Banner
     person: object

@@ -55,7 +55,7 @@ def validate_time_zone(name: str) -> None:
 
 
 def get_zone(name: str | None) -> ZoneInfo:
-    """The zone with this name, or UTC for a blank or unknown name."""
+    """Return the zone with this name, or UTC for a blank or unknown name."""
     if not name:
         return ZoneInfo(DEFAULT_TIME_ZONE)
     try:
@@ -72,7 +72,7 @@ _CACHE_ATTRIBUTE = "_time_zone_name"
 
 
 def time_zone_name_for(user) -> str:
-    """The zone name a person reads times in: their profile's, their organization's, or UTC.
+    """Return the zone a person reads times in: their profile's, their organization's, or UTC.
 
     Costs one query per user object, then the name is kept on that object. A person in
     several organizations gets the default of the first one they joined that has a default.
@@ -89,7 +89,7 @@ def time_zone_name_for(user) -> str:
 
 
 def time_zone_settings_of(user) -> tuple[str, str]:
-    """The zone on the person's profile and their organization's default; blank when unset."""
+    """Read the zone on the person's profile and their organization's default ("" if unset)."""
     from django.contrib.auth import get_user_model
     from django.db.models import OuterRef, Subquery
 
@@ -132,7 +132,7 @@ def zone_for(user) -> ZoneInfo:
 
 
 def local_to_utc(day: date, at: time, zone: tzinfo) -> datetime:
-    """The UTC instant of a wall-clock time in `zone`.
+    """Convert a wall-clock time in `zone` to its UTC instant.
 
     A time that occurs twice (clocks turned back) means its first occurrence. A time that
     does not occur (clocks turned forward) raises ValidationError.
@@ -149,12 +149,12 @@ def local_to_utc(day: date, at: time, zone: tzinfo) -> datetime:
 
 
 def end_of_local_day(day: date, zone: tzinfo) -> datetime:
-    """The UTC instant of 23:59:59.999999 on `day` in `zone`."""
+    """Return the UTC instant of 23:59:59.999999 on `day` in `zone`."""
     return datetime.combine(day, END_OF_DAY).replace(tzinfo=zone).astimezone(UTC)
 
 
 def start_of_local_day(day: date, zone: tzinfo) -> datetime:
-    """The UTC instant of the first moment of `day` in `zone`."""
+    """Return the UTC instant of the first moment of `day` in `zone`."""
     return datetime.combine(day, time(0)).replace(tzinfo=zone).astimezone(UTC)
 
 
@@ -196,7 +196,7 @@ def _pad_hour(clock: str) -> str:
 
 
 def format_local(moment: datetime, zone: tzinfo) -> str:
-    """A moment as date, time and zone abbreviation in `zone`: "Sun 14 Mar 2027, 23:59 EDT".
+    """Write a moment as date, time and zone abbreviation: "Sun 14 Mar 2027, 23:59 EDT".
 
     Written without the locale so the words do not depend on the server's settings.
     """
@@ -207,7 +207,7 @@ def format_local(moment: datetime, zone: tzinfo) -> str:
 
 
 def format_input_value(moment: datetime, zone: tzinfo) -> str:
-    """A moment in `zone` in the form parse_local_input reads back: "2027-03-14 18:30"."""
+    """Write a moment in `zone` as parse_local_input reads it back: "2027-03-14 18:30"."""
     local = moment.astimezone(zone)
     if local.second or local.microsecond:
         return f"{local:%Y-%m-%d %H:%M:%S}"
