@@ -49,6 +49,15 @@ class LegacyRegistryQuerySet(models.QuerySet):
             return self.all()
         return self.filter(team__memberships__user=user)
 
+    def in_navigation_of(self, user, now: datetime | None = None) -> "LegacyRegistryQuerySet":
+        """The not-hidden legacy registries of the user's own teams, support staff included.
+
+        It reads no permissions, so the navigation that every page shows costs one query.
+        """
+        if not _authenticated(user):
+            return self.none()
+        return self.filter(not_hidden(now), team__memberships__user=user)
+
     def visible_to(self, user, now: datetime | None = None) -> "LegacyRegistryQuerySet":
         """The legacy registries whose pages the user may read at `now`."""
         queryset = self.of_members(user)

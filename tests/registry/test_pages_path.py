@@ -84,13 +84,13 @@ def test_unparsable_path_is_explained_in_404(member_client, linked, path, messag
     assert message in response.content.decode()
 
 
-def test_legacy_path_is_not_available(member_client, linked):
+def test_legacy_path_without_legacy_registry(member_client, linked):
+    # Legacy paths resolve through the team's legacy registry, which fraud-team lacks here.
     response = member_client.get("/path/fraud-team/model-registry/fraud-detector:champion")
 
     body = response.content.decode()
     assert response.status_code == 404
-    assert "Legacy paths (TEAM/model-registry/NAME:VERSION) are not available." in body
-    assert "ORG/wandb-registry-REGISTRY/COLLECTION:VERSION" in body
+    assert "The team &#x27;fraud-team&#x27; has no legacy Model Registry that you can see." in body
 
 
 def test_short_path_outside_any_organization(client, db, linked):

@@ -1,0 +1,121 @@
+"""Forms of the legacy Model Registry pages.
+
+The edit forms only check that a value was given: the name rules live in
+apps.core.validators and run inside the service each form feeds, so a page, the API and the
+importer report a bad name with the same message.
+"""
+
+from datetime import datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from apps.registry.pagination import Key
+
+# Sort name: (fields of the keyset, newest or largest first).
+SORT_FIELDS = {
+    "name": (("name", "id"), False),
+    "updated": (("updated_at", "id"), True),
+}
+SORT_CHOICES = [("name", "Name"), ("updated", "Last updated")]
+
+
+class ModelFilterForm(forms.Form):
+    """Filter, sort and page position of a legacy registry's model list (a GET form)."""
+
+    q = forms.CharField(label="Name contains", required=False, max_length=128)
+    tag = forms.CharField(label="Tag", required=False, max_length=128)
+    sort = forms.ChoiceField(label="Sort by", choices=SORT_CHOICES, required=False)
+    after = forms.CharField(required=False, widget=forms.HiddenInput)
+    after_id = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    before = forms.CharField(required=False, widget=forms.HiddenInput)
+    before_id = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def clean_sort(self) -> str:
+        return self.cleaned_data.get("sort") or "name"
+
+    def _key(self, value_field: str, id_field: str) -> Key | None:
+        value = self.cleaned_data.get(value_field)
+        row_id = self.cleaned_data.get(id_field)
+        if not value or row_id is None:
+            return None
+        if self.cleaned_data.get("sort") != "updated":
+            return (value, row_id)
+        try:
+            return (datetime.fromisoformat(value), row_id)
+        except ValueError:
+            raise ValidationError(
+                f"The page position {value!r} is not a date and time; open the first page again."
+            ) from None
+
+    def clean(self):
+        cleaned = super().clean()
+        cleaned["after_key"] = self._key("after", "after_id")
+        cleaned["before_key"] = self._key("before", "before_id")
+        return cleaned
+
+
+class VersionPageForm(forms.Form):
+    """Page position of a model's version list: indices below `after` or above `before`."""
+
+    after = forms.IntegerField(required=False, min_value=0)
+    before = forms.IntegerField(required=False, min_value=0)
+
+    def keys(self) -> tuple[Key | None, Key | None]:
+        if not self.is_valid():
+            return None, None
+        after = self.cleaned_data.get("after")
+        before = self.cleaned_data.get("before")
+        return (
+            (after,) if after is not None else None,
+            (before,) if before is not None else None,
+        )
+
+
+class CreateModelForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        strip=False,
+        max_length=200,
+        error_messages={"required": "Enter a name for the registered model."},
+    )
+    description = forms.CharField(
+        label="Description (Markdown)", required=False, strip=False, widget=forms.Textarea
+    )
+
+
+class NameForm(forms.Form):
+    """An alias, a tag or a protected alias name, checked by the service it feeds."""
+
+    name = forms.CharField(
+        label="Name",
+        strip=False,
+        max_length=200,
+        error_messages={"required": "Enter a name, for example production."},
+    )
+
+
+class DescriptionForm(forms.Form):
+    text = forms.CharField(
+        label="Description (Markdown)", required=False, strip=False, widget=forms.Textarea
+    )
+
+
+class ConfirmForm(forms.Form):
+    """A button press without fields, such as unlinking a version."""
+
+
+class LinkVersionForm(forms.Form):
+    """A source version of the team to link, by id, with optional aliases."""
+
+    version = forms.IntegerField(
+        label="Source version",
+        min_value=1,
+        error_messages={"required": "Choose a source version to link."},
+    )
+    aliases = forms.CharField(label="Aliases", required=False, max_length=1000)
+
+    def alias_names(self) -> list[str]:
+        """Split the aliases field at commas and spaces."""
+        text = self.cleaned_data.get("aliases") or ""
+        return [name for name in text.replace(",", " ").split() if name]
