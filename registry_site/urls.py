@@ -4,8 +4,6 @@ from django.urls import include, path
 
 from apps.legacy import views as legacy_views
 
-from apps.legacy import views as legacy_views
-
 urlpatterns = [
     path(
         "accounts/login/",
@@ -15,10 +13,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("apps.api.urls")),
-    # Every artifact path, legacy ones included. It shadows the registry app's own /path/
-    # route, whose name still reverses to the same URL.
-    path("path/<path:raw>", legacy_views.open_path, name="open_path"),
-    path("", include("apps.legacy.urls")),
     # Every artifact path, legacy ones included. It shadows the registry app's own /path/
     # route, whose name still reverses to the same URL.
     path("path/<path:raw>", legacy_views.open_path, name="open_path"),
