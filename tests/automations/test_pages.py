@@ -515,3 +515,14 @@ def test_write_pause_rejects_create(member_client, integration, model_registry):
     assert "Retry-After" in response
     assert "paused for writes: a migration is copying it" in response.content.decode()
     assert Automation.objects.count() == 0
+
+
+def test_registry_page_links_tabs(member_client, model_registry):
+    response = member_client.get(
+        reverse("registry:registry_detail", kwargs={"org": "acme", "registry": "model"})
+    )
+
+    content = response.content.decode()
+    assert f'href="{automations_url()}"' in content
+    assert f'href="{history_url()}"' in content
+    assert ">Automations history</a>" in content
