@@ -13,6 +13,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("apps.api.urls")),
+    # POST /graphql for the wandb SDK, and the signed manifest URLs of its answers.
+    path("", include("apps.graphql_api.urls")),
     # Every artifact path, legacy ones included. It shadows the registry app's own /path/
     # route, whose name still reverses to the same URL.
     path("path/<path:raw>", legacy_views.open_path, name="open_path"),

@@ -27,9 +27,17 @@ from apps.core.validators import (
     validate_registry_name,
     validate_tag,
 )
-from apps.orgs.models import Organization, OrgMembership, OrgRole, ServiceAccount, Team
+from apps.orgs.models import (
+    Organization,
+    OrgMembership,
+    OrgRole,
+    ServiceAccount,
+    Team,
+    TeamRole,
+)
 from apps.orgs.services import ensure_org_groups
 from apps.registry.access import admin_count, grant_role, revoke_all
+from apps.registry.files import require_download
 from apps.registry.models import (
     Alias,
     Artifact,
@@ -551,6 +559,32 @@ def create_artifact_version(
             data={"type": type},
         )
     return version
+
+
+@transaction.atomic
+def record_use(*, version: ArtifactVersion, run: Run, actor) -> None:
+    """Record that a run used a version, for its lineage; recording it again changes nothing.
+
+    The actor needs the download permission on the version (using it from code means
+    reading its files) and the admin or member role in the team that owns the run.
+    """
+    require_download(actor, version)
+    team = run.project.team
+    if not team.memberships.filter(user=actor, role__in=[TeamRole.ADMIN, TeamRole.MEMBER]).exists():
+        raise PermissionDenied(
+            f"Recording the inputs of runs in the team '{team.name}' needs the team's admin "
+            f"or member role."
+        )
+    if version.used_by.filter(pk=run.pk).exists():
+        return
+    version.used_by.add(run)
+    record_event(
+        organization_id=team.organization_id,
+        actor=actor,
+        action="artifact_version.used",
+        target=version.source_path,
+        data={"run": run.run_id, "project": run.project.name},
+    )
 
 
 # Registry administration --------------------------------------------------------------------

@@ -1,0 +1,35 @@
+"""Helpers shared by the resolvers: the request's user, ids and timestamps."""
+
+from datetime import UTC, datetime
+
+from apps.graphql_api.nodes import ArtifactTypeNode, organization_entity, team_entity
+from apps.legacy.models import LegacyRegistry
+from apps.registry.models import Registry
+
+
+def user_of(info):
+    return info.context["user"]
+
+
+def request_of(info):
+    return info.context["request"]
+
+
+def timestamp(value: datetime | None) -> str | None:
+    """An instant as the SDK reads it: ISO 8601 in UTC, to the second, without an offset."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def project_entity(project):
+    """The entity that owns a project: the organization of a registry, else the team."""
+    if isinstance(project, Registry):
+        return organization_entity(project.organization)
+    if isinstance(project, LegacyRegistry):
+        return team_entity(project.team)
+    return team_entity(project.team)
+
+
+def type_node(project, name: str) -> ArtifactTypeNode:
+    return ArtifactTypeNode(project=project, name=name)

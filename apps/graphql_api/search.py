@@ -1,0 +1,159 @@
+"""Registry, collection and version searches of an organization, with their filters.
+
+The allow-lists below name every field a filter may use, per target, in the names the SDK
+sends (see apps.graphql_api.filters for the operators). Each search starts from the
+`visible_to(user)` gate.
+"""
+
+from django.db.models import Prefetch
+from graphql import GraphQLError
+
+from apps.graphql_api.filters import (
+    FilterField,
+    FilterTranslator,
+    Kind,
+    id_converter,
+    version_index,
+)
+from apps.graphql_api.ids import ARTIFACT, PORTFOLIO, REGISTRY_PROJECT
+from apps.graphql_api.lookups import LINK_RELATED, registries_of
+from apps.legacy.models import LegacyVersion
+from apps.registry.models import (
+    ArtifactVersion,
+    Collection,
+    CollectionLink,
+    ManifestEntry,
+    Registry,
+)
+
+REGISTRY_FILTER = FilterTranslator(
+    "registries",
+    Registry,
+    {
+        "id": FilterField("pk", Kind.INT, convert=id_converter(REGISTRY_PROJECT)),
+        # The registry's path name, `wandb-registry-NAME`, annotated by registries_of().
+        "name": FilterField("prefixed_name", Kind.TEXT),
+        "entity_id": FilterField("organization_id", Kind.INT),
+        "description": FilterField("description", Kind.TEXT),
+        "created_at": FilterField("created_at", Kind.DATETIME),
+        "updated_at": FilterField("updated_at", Kind.DATETIME),
+    },
+)
+
+_collection_id = FilterField("pk", Kind.INT, convert=id_converter(PORTFOLIO))
+COLLECTION_FILTER = FilterTranslator(
+    "collections",
+    Collection,
+    {
+        "id": _collection_id,
+        "collection_id": _collection_id,
+        "artifact_collection_id": _collection_id,
+        "name": FilterField("name", Kind.TEXT),
+        "tag": FilterField("tags__name", Kind.TEXT, many=True),
+        "description": FilterField("description", Kind.TEXT),
+        "created_at": FilterField("created_at", Kind.DATETIME),
+        "updated_at": FilterField("updated_at", Kind.DATETIME),
+    },
+)
+
+# Versions are immutable, so a version's created_at is also its updated_at.
+_version_fields = {
+    "id": FilterField("version_id", Kind.INT, convert=id_converter(ARTIFACT)),
+    "version": FilterField("index", Kind.INT, convert=version_index),
+    "alias": FilterField("aliases__name", Kind.TEXT, many=True),
+    "tag": FilterField("tags__name", Kind.TEXT, many=True),
+    "metadata": FilterField("version__metadata", Kind.JSON),
+    "created_at": FilterField("version__created_at", Kind.DATETIME),
+    "updated_at": FilterField("version__created_at", Kind.DATETIME),
+    "state": FilterField("version_id", Kind.STATE),
+}
+LINK_FILTER = FilterTranslator("versions", CollectionLink, _version_fields)
+LEGACY_VERSION_FILTER = FilterTranslator("versions", LegacyVersion, _version_fields)
+SEQUENCE_VERSION_FILTER = FilterTranslator(
+    "versions",
+    ArtifactVersion,
+    {
+        "id": FilterField("pk", Kind.INT, convert=id_converter(ARTIFACT)),
+        "version": FilterField("version", Kind.INT, convert=version_index),
+        "metadata": FilterField("metadata", Kind.JSON),
+        "created_at": FilterField("created_at", Kind.DATETIME),
+        "updated_at": FilterField("created_at", Kind.DATETIME),
+        "state": FilterField("pk", Kind.STATE),
+    },
+)
+
+# `order` values: a field, optionally prefixed by "-" (descending) or "+".
+REGISTRY_ORDER = {"name": "name", "created_at": "created_at", "updated_at": "updated_at"}
+COLLECTION_ORDER = REGISTRY_ORDER
+VERSION_ORDER = {
+    "created_at": "version__created_at",
+    "updated_at": "version__created_at",
+    "linked_at": "linked_at",
+    "version": "index",
+}
+
+
+def ordering(order: str | None, allowed: dict[str, str], default: list[str]) -> list[str]:
+    """ORM ordering for an `order` argument; the primary key breaks ties."""
+    if not order:
+        return default
+    descending = order.startswith("-")
+    name = order.lstrip("+-")
+    # The SDK and W&B's web app write some fields in camelCase ("createdAt").
+    snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+    field = allowed.get(snake)
+    if field is None:
+        raise GraphQLError(
+            f"Ordering by '{name}' is not supported; use one of: {', '.join(sorted(allowed))}, "
+            f"optionally prefixed with '-'."
+        )
+    return [f"-{field}", "-pk"] if descending else [field, "pk"]
+
+
+def registries(user, organization, *, filters=None, order: str | None = None):
+    return (
+        registries_of(user, organization)
+        .filter(REGISTRY_FILTER.to_q(filters))
+        .order_by(*ordering(order, REGISTRY_ORDER, ["name", "pk"]))
+    )
+
+
+def collections(user, organization, *, registry_filters=None, filters=None, order=None):
+    chosen = registries(user, organization, filters=registry_filters)
+    return (
+        Collection.objects.visible_to(user)
+        .filter(registry__in=chosen.values("pk"))
+        .filter(COLLECTION_FILTER.to_q(filters))
+        .select_related("registry__organization")
+        .prefetch_related("tags")
+        .order_by(*ordering(order, COLLECTION_ORDER, ["registry__name", "name", "pk"]))
+    )
+
+
+def links(
+    user,
+    organization,
+    *,
+    registry_filters=None,
+    collection_filters=None,
+    filters=None,
+    order=None,
+):
+    chosen = collections(
+        user, organization, registry_filters=registry_filters, filters=collection_filters
+    )
+    return with_link_rows(
+        CollectionLink.objects.visible_to(user)
+        .filter(collection__in=chosen.values("pk"))
+        .filter(LINK_FILTER.to_q(filters))
+        .order_by(*ordering(order, VERSION_ORDER, ["collection__name", "-index", "pk"]))
+    )
+
+
+def with_link_rows(queryset):
+    """Links with the rows their answers show, fetched in a fixed number of queries."""
+    return queryset.select_related(*LINK_RELATED).prefetch_related(
+        "aliases",
+        "tags",
+        Prefetch("version__files", queryset=ManifestEntry.objects.order_by("path")),
+    )

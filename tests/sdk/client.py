@@ -1,0 +1,238 @@
+"""SDK scenarios that the tests run in a subprocess: `python client.py SCENARIO ARGS_JSON`.
+
+Each scenario uses only the public wandb API the way user code does, and prints one line
+`RESULT {json}` with what the SDK returned; an SDK exception is reported as
+{"error": "ExceptionType: message"} in place of the step's result. The same file runs
+with the pinned SDK and with the older one of `make test-sdk-old`, so it reads attributes
+that an older release may lack with getattr().
+"""
+
+import hashlib
+import json
+import os
+import sys
+import traceback
+
+
+def attempt(step):
+    try:
+        return step()
+    except Exception as error:
+        message = str(error).strip() or repr(error)
+        return {"error": f"{type(error).__name__}: {message}"}
+
+
+def api(key=None):
+    import wandb
+
+    return wandb.Api(api_key=key) if key else wandb.Api()
+
+
+def describe(artifact) -> dict:
+    """The attributes of a fetched artifact that user code reads."""
+    return {
+        "name": artifact.name,
+        "qualified_name": getattr(artifact, "qualified_name", None),
+        "version": artifact.version,
+        "aliases": sorted(artifact.aliases),
+        "tags": sorted(getattr(artifact, "tags", []) or []),
+        "type": artifact.type,
+        "entity": artifact.entity,
+        "project": artifact.project,
+        "source_name": artifact.source_name,
+        "source_entity": artifact.source_entity,
+        "source_project": artifact.source_project,
+        "metadata": artifact.metadata,
+        "description": artifact.description,
+        "id": artifact.id,
+        "digest": artifact.digest,
+        "state": str(getattr(artifact.state, "value", artifact.state)),
+        "size": artifact.size,
+        "is_link": getattr(artifact, "is_link", None),
+    }
+
+
+def download(artifact, root: str) -> dict:
+    """Download an artifact and check it: the files on disk and artifact.verify()."""
+    path = artifact.download(root=root)
+    found = {}
+    for folder, _, names in os.walk(path):
+        for name in names:
+            full = os.path.join(folder, name)
+            with open(full, "rb") as handle:
+                found[os.path.relpath(full, path).replace(os.sep, "/")] = hashlib.sha256(
+                    handle.read()
+                ).hexdigest()
+    verified = attempt(lambda: artifact.verify(root=path) or "ok")
+    manifest = artifact.manifest
+    return {
+        "files": found,
+        "verify": verified,
+        "manifest": {path: entry.digest for path, entry in manifest.entries.items()},
+        "manifest_digest": manifest.digest(),
+    }
+
+
+# Scenarios -----------------------------------------------------------------------------------
+
+
+def fetch(arguments: dict) -> dict:
+    """Fetch each path; download those listed in "download" and verify them.
+
+    With "keys", the same is done once for each named API key, in one process.
+    """
+    keys = arguments.get("keys") or {"default": None}
+    results = {}
+    for label, key in keys.items():
+        results[label] = fetch_with(attempt(lambda key=key: api(key)), arguments, label)
+    return results if arguments.get("keys") else results["default"]
+
+
+def fetch_with(client, arguments: dict, label: str) -> dict:
+    if isinstance(client, dict):
+        return {"api": client}
+    results = {}
+    for number, path in enumerate(arguments["paths"]):
+
+        def step(path=path, number=number):
+            artifact = client.artifact(path)
+            result = describe(artifact)
+            if path in arguments.get("download", []):
+                folder = f"download-{label}-{number}"
+                result["download"] = attempt(lambda: download(artifact, folder))
+            if path in arguments.get("manifest", []):
+                result["manifest"] = attempt(lambda: sorted(artifact.manifest.entries))
+            return result
+
+        results[path] = attempt(step)
+    return results
+
+
+def browse(arguments: dict) -> dict:
+    """Registries, a registry's collections and versions, a collection and its versions."""
+    client = api()
+    result = {}
+    result["registries"] = attempt(
+        lambda: [
+            {
+                "name": registry.name,
+                "full_name": registry.full_name,
+                "visibility": str(getattr(registry.visibility, "name", registry.visibility)),
+                "artifact_types": sorted(registry.artifact_types),
+                "description": registry.description,
+            }
+            for registry in client.registries(filter=arguments.get("registry_filter"))
+        ]
+    )
+    registry_name = arguments["registry"]
+    result["collections"] = attempt(
+        lambda: sorted(
+            collection.name
+            for collection in client.registry(registry_name).collections(
+                filter=arguments.get("collection_filter")
+            )
+        )
+    )
+    result["versions"] = attempt(
+        lambda: sorted(
+            (artifact.name, sorted(artifact.aliases))
+            for artifact in client.registry(registry_name).versions(
+                filter=arguments.get("version_filter")
+            )
+        )
+    )
+    path = arguments["collection_path"]
+
+    def collection_summary():
+        collection = client.artifact_collection("model", path)
+        return {
+            "name": collection.name,
+            "description": collection.description,
+            "aliases": sorted(collection.aliases),
+            "tags": sorted(collection.tags),
+            "versions": [artifact.name for artifact in collection.artifacts()],
+        }
+
+    result["collection"] = attempt(collection_summary)
+    result["artifacts"] = attempt(
+        lambda: [
+            (artifact.name, artifact.version, sorted(artifact.aliases))
+            for artifact in client.artifacts("model", path)
+        ]
+    )
+    if arguments.get("search_filter"):
+        result["search"] = attempt(
+            lambda: sorted(
+                artifact.name
+                for artifact in client.registries()
+                .collections(filter=arguments.get("collection_filter"))
+                .versions(filter=arguments["search_filter"])
+            )
+        )
+    return result
+
+
+def link(arguments: dict) -> dict:
+    """Fetch a version by its source path and link it to a collection with aliases."""
+    client = api()
+
+    def step():
+        source = client.artifact(arguments["source"])
+        linked = source.link(arguments["target"], aliases=arguments.get("aliases"))
+        return describe(linked)
+
+    result = {"linked": attempt(step)}
+    if arguments.get("fetch"):
+        result["fetched"] = attempt(lambda: describe(client.artifact(arguments["fetch"])))
+    return result
+
+
+def use(arguments: dict) -> dict:
+    """Declare a fetched version as an input of a run, as api.runs() returns runs."""
+    from wandb.apis.public import Run
+
+    client = api()
+
+    def step():
+        artifact = client.artifact(arguments["path"])
+        entity, project, run_id = arguments["run"].split("/")
+        # Run objects from api.runs() carry their attributes, so building one with
+        # attributes sends no query for the run itself (this server has no run queries).
+        run = Run(
+            client.client if hasattr(client, "client") else client._service_api,
+            entity,
+            project,
+            run_id,
+            attrs={"name": run_id, "state": "finished"},
+        )
+        used = run.use_artifact(artifact)
+        return {"used": used.name, "id": used.id}
+
+    return {"use": attempt(step)}
+
+
+def login(arguments: dict) -> dict:
+    """Create an Api with the key from the environment and read the viewer."""
+
+    def step():
+        client = api()
+        return {"default_entity": client.default_entity}
+
+    return {"login": attempt(step)}
+
+
+SCENARIOS = {"fetch": fetch, "browse": browse, "link": link, "use": use, "login": login}
+
+
+def main() -> None:
+    scenario, arguments = sys.argv[1], json.loads(sys.argv[2])
+    try:
+        result = SCENARIOS[scenario](arguments)
+    except Exception:
+        traceback.print_exc()
+        raise
+    print("RESULT " + json.dumps(result, default=str), flush=True)
+
+
+if __name__ == "__main__":
+    main()
