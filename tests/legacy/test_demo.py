@@ -1,4 +1,4 @@
-"""manage.py load_demo: nlp-team's legacy registry holds the nlp-team MLflow store."""
+"""manage.py load_demo: nlp-team's legacy registry contains the nlp-team MLflow store."""
 
 from io import StringIO
 

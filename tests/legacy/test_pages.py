@@ -305,9 +305,9 @@ def test_protected_aliases_managed_by_team_admin(signed_in, legacy_versions, tea
     assert response.status_code == 200
     assert "Protected the alias “prod”." in body(response)
     member_client = signed_in(member)
-    refused = member_client.post(f"{VERSION}aliases/", {"name": "prod"}, **HTMX)
-    assert refused.status_code == 403
-    assert "protected alias prod" in body(refused)
+    rejected = member_client.post(f"{VERSION}aliases/", {"name": "prod"}, **HTMX)
+    assert rejected.status_code == 403
+    assert "protected alias prod" in body(rejected)
 
 
 def test_paused_edit_is_423_with_retry_after(signed_in, legacy_versions, member):
