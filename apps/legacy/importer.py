@@ -330,7 +330,7 @@ def _earlier_sources(project: Project, model: RegisteredModel) -> dict[int, Arti
 
 
 def _command_actor(team: Team, username: str | None):
-    """The user the import acts as: `username`, or the team's first admin by default."""
+    """Return the user the import acts as: `username`, or else the team's first admin."""
     memberships = TeamMembership.objects.filter(team=team, user__is_active=True).select_related(
         "user"
     )
