@@ -1,17 +1,25 @@
-"""What each registry page shows, read through the permission gate.
+"""Queries and template context of the registry pages, read through the permission gate.
 
 Every page keeps to a fixed number of SQL queries whatever the number of rows: related rows
-come through joins, counts through correlated subqueries on the rows of the page only, lists
-through keyset pagination, and the tags and aliases of all rows through one UNION query.
+come through joins, lists through keyset pagination, and counts, tags and aliases through
+correlated subqueries evaluated on the rows of the page only.
 """
 
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import CharField, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Aggregate,
+    Count,
+    Exists,
+    JSONField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -85,7 +93,7 @@ def with_query(url: str, params: dict) -> str:
 
 
 def _count(queryset: QuerySet, outer_field: str) -> Coalesce:
-    """The number of rows of `queryset` whose `outer_field` is the outer row."""
+    """Count, in a subquery, the rows of `queryset` whose `outer_field` is the outer row."""
     counted = (
         queryset.filter(**{outer_field: OuterRef("pk")})
         .order_by()
@@ -107,7 +115,7 @@ def get_registry(user, org: str, name: str) -> Registry:
 
 
 def collection_queryset(user) -> QuerySet:
-    return (
+    collections = (
         Collection.objects.visible_to(user)
         .select_related("registry__organization")
         .annotate(
@@ -115,6 +123,7 @@ def collection_queryset(user) -> QuerySet:
             user_can_change=_can_change(user, "registry"),
         )
     )
+    return _with_collection_tags(collections)
 
 
 def get_collection(user, org: str, registry: str, name: str) -> Collection:
@@ -126,8 +135,8 @@ def get_collection(user, org: str, registry: str, name: str) -> Collection:
     )
 
 
-def get_link(user, org: str, registry: str, collection: str, index: int) -> CollectionLink:
-    queryset = (
+def link_queryset(user) -> QuerySet:
+    links = (
         CollectionLink.objects.visible_to(user)
         .select_related(
             "collection__registry__organization",
@@ -138,8 +147,12 @@ def get_link(user, org: str, registry: str, collection: str, index: int) -> Coll
         )
         .annotate(user_can_change=_can_change(user, "collection__registry"))
     )
+    return _with_link_labels(links)
+
+
+def get_link(user, org: str, registry: str, collection: str, index: int) -> CollectionLink:
     return get_object_or_404(
-        queryset,
+        link_queryset(user),
         collection__registry__organization__name__iexact=org,
         collection__registry__name__iexact=registry,
         collection__name__iexact=collection,
@@ -148,7 +161,7 @@ def get_link(user, org: str, registry: str, collection: str, index: int) -> Coll
 
 
 def with_names(user, link: CollectionLink) -> CollectionLink:
-    """The link again, with the collection, registry and organization that name its URL."""
+    """Fetch the link again with the collection, registry and organization of its URL."""
     return (
         CollectionLink.objects.visible_to(user)
         .select_related("collection__registry__organization")
@@ -156,70 +169,54 @@ def with_names(user, link: CollectionLink) -> CollectionLink:
     )
 
 
-# Tags and aliases of many rows in one query --------------------------------------------------
+# Tags and aliases as JSON lists on the rows themselves --------------------------------------
 
 
-@dataclass
-class Labels:
-    collection_tags: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
-    link_tags: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
-    link_aliases: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+class JSONList(Aggregate):
+    """The group's values as a JSON array (json_group_array on SQLite, jsonb_agg on PostgreSQL)."""
+
+    function = "JSON_GROUP_ARRAY"
+    output_field = JSONField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        # jsonb rather than json: Django reads jsonb as text and decodes it in JSONField.
+        return self.as_sql(compiler, connection, function="JSONB_AGG", **extra_context)
 
 
-def _label_rows(queryset: QuerySet, kind: str, owner: str, label: str) -> QuerySet:
-    return (
-        queryset.order_by()
-        .annotate(kind=Value(kind, output_field=CharField()), owner=F(owner), label=F(label))
-        .values_list("kind", "owner", "label")
+def _names(queryset: QuerySet, outer_field: str, name_field: str) -> Subquery:
+    """Collect, in a subquery, the `name_field` values of the rows of the outer row."""
+    names = (
+        queryset.filter(**{outer_field: OuterRef("pk")})
+        .order_by()
+        .values(outer_field)
+        .annotate(names=JSONList(name_field))
+        .values("names")
+    )
+    return Subquery(names, output_field=JSONField())
+
+
+def _with_collection_tags(collections: QuerySet) -> QuerySet:
+    return collections.annotate(tag_list=_names(CollectionTag.objects, "collection", "tag__name"))
+
+
+def _with_link_labels(links: QuerySet) -> QuerySet:
+    return links.annotate(
+        alias_list=_names(Alias.objects, "link", "name"),
+        tag_list=_names(LinkTag.objects, "collectionlink", "tag__name"),
     )
 
 
-def load_labels(*, collection_ids=(), link_ids=()) -> Labels:
-    """Read the tags of collections and the tags and aliases of links with one UNION query."""
-    parts = []
-    if collection_ids:
-        parts.append(
-            _label_rows(
-                CollectionTag.objects.filter(collection_id__in=collection_ids),
-                "collection_tag",
-                "collection_id",
-                "tag__name",
-            )
-        )
-    if link_ids:
-        parts.append(
-            _label_rows(
-                LinkTag.objects.filter(collectionlink_id__in=link_ids),
-                "link_tag",
-                "collectionlink_id",
-                "tag__name",
-            )
-        )
-        parts.append(
-            _label_rows(Alias.objects.filter(link_id__in=link_ids), "alias", "link_id", "name")
-        )
-    labels = Labels()
-    if not parts:
-        return labels
-    targets = {
-        "collection_tag": labels.collection_tags,
-        "link_tag": labels.link_tags,
-        "alias": labels.link_aliases,
-    }
-    for kind, owner, label in parts[0].union(*parts[1:], all=True):
-        targets[kind][owner].append(label)
-    for target in targets.values():
-        for names in target.values():
-            names.sort(key=str.casefold)
-    return labels
+def _sorted(names: list[str] | None) -> list[str]:
+    return sorted(names or [], key=str.casefold)
 
 
-def _attach_labels(labels: Labels, *, collections=(), links=()) -> None:
+def _tidy_labels(*, collections=(), links=()) -> None:
+    """Sort the aggregated names, which arrive in no particular order (or None for none)."""
     for collection in collections:
-        collection.tag_names = labels.collection_tags.get(collection.pk, [])
+        collection.tag_names = _sorted(collection.tag_list)
     for link in links:
-        link.tag_names = labels.link_tags.get(link.pk, [])
-        link.alias_names = labels.link_aliases.get(link.pk, [])
+        link.alias_names = _sorted(link.alias_list)
+        link.tag_names = _sorted(link.tag_list)
 
 
 # Registry home ------------------------------------------------------------------------------
@@ -238,7 +235,7 @@ class SearchResults:
 
 
 def visible_registries(user) -> list[Registry]:
-    """The registries the user may see: core first, then starred, then recently updated."""
+    """List the registries the user may see: core first, then starred, then recently updated."""
     queryset = (
         Registry.objects.visible_to(user)
         .select_related("organization")
@@ -253,7 +250,7 @@ def visible_registries(user) -> list[Registry]:
 
 
 def search(user, query: str, registries: list[Registry]) -> SearchResults:
-    """Registries, collections and linked versions whose names, tags or aliases match."""
+    """Find registries, collections and linked versions whose names, tags or aliases match."""
     needle = query.casefold()
     # The visible registries are already loaded; matching them in Python also folds case
     # beyond ASCII, which SQLite's LIKE does not.
@@ -263,7 +260,7 @@ def search(user, query: str, registries: list[Registry]) -> SearchResults:
         collection=OuterRef("pk"), tag__name__icontains=query
     )
     collections = list(
-        Collection.objects.visible_to(user)
+        _with_collection_tags(Collection.objects.visible_to(user))
         .filter(Q(name__icontains=query) | Exists(tag_matches))
         .select_related("registry__organization")
         .annotate(version_count=_count(CollectionLink.objects, "collection"))
@@ -275,17 +272,13 @@ def search(user, query: str, registries: list[Registry]) -> SearchResults:
         collectionlink=OuterRef("pk"), tag__name__icontains=query
     )
     links = list(
-        CollectionLink.objects.visible_to(user)
+        _with_link_labels(CollectionLink.objects.visible_to(user))
         .filter(Exists(alias_matches) | Exists(link_tag_matches))
         .select_related("collection__registry__organization")
         .order_by("collection__name", "collection_id", "-index")[:SEARCH_LIMIT]
     )
 
-    labels = load_labels(
-        collection_ids=[collection.pk for collection in collections],
-        link_ids=[link.pk for link in links],
-    )
-    _attach_labels(labels, collections=collections, links=links)
+    _tidy_labels(collections=collections, links=links)
     return SearchResults(
         query=query, registries=matched_registries, collections=collections, links=links
     )
@@ -313,7 +306,7 @@ def _cursor_params(prefix: str, key: Key) -> dict:
 
 
 def registry_context(user, registry: Registry, filters: dict) -> dict:
-    """The registry page: one page of its collections under the given filters and sort."""
+    """Build the registry page: one page of collections under the given filters and sort."""
     sort = filters.get("sort") or "name"
     fields, descending = SORT_FIELDS[sort]
 
@@ -330,7 +323,9 @@ def registry_context(user, registry: Registry, filters: dict) -> dict:
                 )
             )
         )
-    collections = collections.annotate(version_count=_count(CollectionLink.objects, "collection"))
+    collections = _with_collection_tags(
+        collections.annotate(version_count=_count(CollectionLink.objects, "collection"))
+    )
 
     page = keyset_page(
         collections,
@@ -340,25 +335,24 @@ def registry_context(user, registry: Registry, filters: dict) -> dict:
         after=filters.get("after_key"),
         before=filters.get("before_key"),
     )
-    labels = load_labels(collection_ids=[collection.pk for collection in page.items])
-    _attach_labels(labels, collections=page.items)
+    _tidy_labels(collections=page.items)
 
     base_url = registry_url(registry)
-    kept = {name: filters.get(name) for name in ("q", "type", "tag")}
-    kept["sort"] = sort if sort != "name" else None
+    filter_params = {name: filters.get(name) for name in ("q", "type", "tag")}
+    filter_params["sort"] = sort if sort != "name" else None
+    next_url = previous_url = None
+    if page.next_key:
+        next_url = with_query(base_url, {**filter_params, **_cursor_params("after", page.next_key)})
+    if page.previous_key:
+        previous_params = _cursor_params("before", page.previous_key)
+        previous_url = with_query(base_url, {**filter_params, **previous_params})
     return {
         "registry": registry,
         "organization": registry.organization,
         "page": page,
         "sort": sort,
-        "next_url": with_query(base_url, {**kept, **_cursor_params("after", page.next_key)})
-        if page.next_key
-        else None,
-        "previous_url": with_query(
-            base_url, {**kept, **_cursor_params("before", page.previous_key)}
-        )
-        if page.previous_key
-        else None,
+        "next_url": next_url,
+        "previous_url": previous_url,
         "link_target": format_path(registry.organization.name, registry.name, ""),
         "link_type": registry.accepted_types[0] if registry.accepted_types else "model",
     }
@@ -374,7 +368,12 @@ def version_page(user, collection: Collection, *, after: Key | None, before: Key
         .select_related("version__artifact__project__team", "linked_by")
     )
     return keyset_page(
-        links, fields=("index",), descending=True, size=page_size(), after=after, before=before
+        _with_link_labels(links),
+        fields=("index",),
+        descending=True,
+        size=page_size(),
+        after=after,
+        before=before,
     )
 
 
@@ -394,12 +393,11 @@ def collection_context(
     after: Key | None = None,
     before: Key | None = None,
 ) -> dict:
-    """The collection page: description, tags, one page of versions and the recent history."""
+    """Build the collection page: tags, one page of versions and the recent history."""
     page: KeysetPage = version_page(user, collection, after=after, before=before)
     for link in page.items:
         link.collection = collection
-    labels = load_labels(collection_ids=[collection.pk], link_ids=[link.pk for link in page.items])
-    _attach_labels(labels, collections=[collection], links=page.items)
+    _tidy_labels(collections=[collection], links=page.items)
 
     base_url = collection_url(collection)
     current = {"after": after[0] if after else None, "before": before[0] if before else None}
@@ -426,14 +424,12 @@ def collection_context(
 
 
 def version_context(user, link: CollectionLink, *, can_change: bool) -> dict:
-    """The version page: path, labels, source version, metadata, files and lineage."""
+    """Build the version page: path, labels, source version, metadata, files and lineage."""
     collection = link.collection
     registry = collection.registry
     organization = registry.organization
     version = link.version
-
-    labels = load_labels(link_ids=[link.pk])
-    _attach_labels(labels, links=[link])
+    _tidy_labels(links=[link])
 
     producer = version.produced_by
     producer_inputs = []

@@ -1,7 +1,7 @@
 """Registry pages, the path resolver, and the in-place edits of aliases, tags and descriptions.
 
 Every view reads through a `visible_to(user)` queryset (the `pages.get_*` lookups), so an
-object the user may not see answers 404 exactly like a missing one. Every edit calls one
+object the user may not see gets the same 404 response as a missing one. Every edit calls one
 service function, which checks the permission: PermissionDenied reaches the 403 handler
 below, ValidationError and WritePaused are shown next to the form.
 
@@ -64,7 +64,7 @@ def _render_page(
         response = render(request, partial, context, status=status)
     else:
         response = render(request, template, context, status=status)
-    # The same URL answers with a partial or a page, so caches must key on the header.
+    # The same URL returns a partial or a page, so caches must key on the header.
     patch_vary_headers(response, ["HX-Request"])
     return response
 
@@ -169,7 +169,7 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 
 @dataclass(frozen=True)
 class Outcome:
-    """How an edit ended: 200 done, 422 invalid input, 423 write pause."""
+    """The result of an edit as an HTTP status: 200 done, 422 invalid input, 423 write pause."""
 
     status: int
     retry_after: int | None = None
@@ -304,6 +304,8 @@ def _respond_to_version_edit(
         if not request.htmx:
             return redirect(pages.version_url(link))
 
+    # Re-read the link for its aliases, tags and description as they are now.
+    link = pages.link_queryset(request.user).get(pk=link.pk)
     context = pages.version_context(request.user, link, can_change=link.user_can_change)
     if not outcome.ok:
         context.update(_failure(form, section))

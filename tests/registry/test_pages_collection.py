@@ -219,3 +219,11 @@ def test_collection_query_count_same_for_5_and_50(member_client, collection, mak
     assert len(row_indices(body)) == 50
     assert '<span class="tag">batch 3</span>' in row_html(body, 3)
     assert re.search(r'<li class="alias">\s*candidate-49', row_html(body, 49))
+
+
+def test_history_explains_reserved_numbers(viewer_client, collection, member):
+    services.reserve_index(collection=collection, index=4, actor=member)
+
+    body = viewer_client.get(COLLECTION_URL).content.decode()
+
+    assert "<strong>mike</strong> reserved the numbers up to v4, so they stay unused" in body

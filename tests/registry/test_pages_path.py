@@ -1,4 +1,4 @@
-"""/path/<path>: full and short paths redirect to the version page; unknown parts say why."""
+"""/path/<path>: paths redirect to the version page, or a 404 page names the unknown part."""
 
 import pytest
 

@@ -94,6 +94,8 @@ def event_summary(event: AuditEvent) -> str:
         return f"removed the tag {data.get('tag')} from {event.target}"
     if action == "description.edited":
         return f"edited the description of {event.target}"
+    if action == "index.reserved":
+        return f"reserved the numbers up to {_version(data.get('index'))}, so they stay unused"
     if action == "collection.created":
         return "created the collection"
     return f"{action.replace('.', ' ').replace('_', ' ')}: {event.target}"
