@@ -11,8 +11,9 @@ import json
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, Phase, given, settings
@@ -27,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES_PER_OPERATION = 6
+EXAMPLES_PER_OPERATION = 5
 FUZZ_PERSONAS = ["admin", "member", "viewer", "outsider"]
 CHECKS = [
     not_a_server_error,
@@ -75,6 +76,20 @@ def _real_path_parameters(world, operation) -> dict:
         values["id"] = world.key_ids["admin"]
     names = {parameter.name for parameter in operation.path_parameters}
     return {name: value for name, value in values.items() if name in names}
+
+
+@pytest.fixture(autouse=True)
+def _keep_test_connection():
+    """Keep the test's database connection open across WSGI requests.
+
+    The WSGI handler closes connections when a request ends, which would drop the test's
+    transaction on PostgreSQL. Django's test client turns this off the same way.
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 def test_schema_size(capsys):
