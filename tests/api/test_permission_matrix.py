@@ -190,8 +190,13 @@ CELLS = [
 
 def test_matrix_size(capsys):
     with capsys.disabled():
-        print(f"\nAPI permission matrix: {len(CELLS)} cells ({len(OPERATIONS)} operations)")
+        print(
+            f"\nAPI permission matrix: {len(CELLS)} registry cells ({len(OPERATIONS)} "
+            f"operations) and {len(ORG_CELLS)} organization and team cells "
+            f"({len(ORG_OPERATIONS)} operations)"
+        )
     assert len(CELLS) == len(OPERATIONS) * len(REGISTRIES) * len(PERSONAS)
+    assert len(ORG_CELLS) == len(ORG_OPERATIONS) * len(PERSONAS)
 
 
 @pytest.mark.parametrize(("operation", "persona", "visibility"), CELLS)
@@ -218,6 +223,96 @@ def test_matrix_cell(world, client, operation, persona, visibility):
     if expected == 403:
         message = response.json()["error"]["message"]
         assert f"needs the {needed_role(operation, persona, visibility).label} role" in message
+    written = AuditEvent.objects.count() - audit_before
+    if operation.audited and expected < 300:
+        assert written >= 1
+    else:
+        assert written == 0
+
+
+# Organization and team operations ----------------------------------------------------------
+#
+# Creating a registry needs the org member or admin role; a team's projects and artifacts
+# belong to its members, and writing to them needs the team's admin or member role. Only
+# team_member (tina) is in ml-team.
+
+ORG_WRITERS = ORG_MEMBERS - {"org_viewer"}
+
+
+@dataclass(frozen=True)
+class OrgOperation:
+    name: str
+    method: str
+    path: str
+    allowed: frozenset
+    success: int
+    body: dict | None = None
+    audited: bool = False
+
+
+TEAM = "/api/v1/orgs/acme/teams/ml-team/projects/"
+ORG_OPERATIONS = [
+    OrgOperation("list registries", "get", "/api/v1/orgs/acme/registries/", ORG_MEMBERS, 200),
+    OrgOperation(
+        "create registry",
+        "post",
+        "/api/v1/orgs/acme/registries/",
+        ORG_WRITERS,
+        201,
+        {"name": "new-registry", "accepted_types": ["model"]},
+        True,
+    ),
+    OrgOperation("read account", "get", "/api/v1/me/", ORG_MEMBERS | {"outsider"}, 200),
+    OrgOperation("list own keys", "get", "/api/v1/me/api-keys/", ORG_MEMBERS | {"outsider"}, 200),
+    OrgOperation("list projects", "get", TEAM, {"team_member"}, 200),
+    OrgOperation("create project", "post", TEAM, {"team_member"}, 201, {"name": "churn"}),
+    OrgOperation("list artifacts", "get", TEAM + "fraud/artifacts/", {"team_member"}, 200),
+    OrgOperation(
+        "list artifact versions",
+        "get",
+        TEAM + "fraud/artifacts/spare-model/versions/",
+        {"team_member"},
+        200,
+    ),
+    OrgOperation(
+        "log artifact version",
+        "post",
+        TEAM + "fraud/artifacts/spare-model/versions/",
+        {"team_member"},
+        201,
+        {"type": "model", "metadata": {"epochs": 3}},
+        True,
+    ),
+]
+ORG_CELLS = [
+    pytest.param(operation, persona, id=f"{operation.name}-{persona}")
+    for operation in ORG_OPERATIONS
+    for persona in PERSONAS
+]
+
+
+@pytest.mark.parametrize(("operation", "persona"), ORG_CELLS)
+def test_org_matrix_cell(world, client, operation, persona):
+    if persona == "anonymous":
+        expected = 401
+    elif persona in operation.allowed:
+        expected = operation.success
+    elif operation.name == "create registry" and persona == "org_viewer":
+        expected = 403
+    else:
+        expected = 404
+    audit_before = AuditEvent.objects.count()
+
+    response = getattr(client, operation.method)(
+        operation.path,
+        data=json.dumps(operation.body) if operation.body is not None else None,
+        content_type="application/json",
+        headers=world.headers(persona),
+    )
+
+    assert response.status_code == expected, response.content
+    if expected >= 400:
+        assert set(response.json()["error"]) == {"code", "message", "field"}
     written = AuditEvent.objects.count() - audit_before
     if operation.audited and expected < 300:
         assert written >= 1
