@@ -213,3 +213,21 @@ def test_anonymous_throttled_per_address(world, client, settings):
     assert other_address.status_code == 401
     throttled = client.get("/api/v1/me/", REMOTE_ADDR="127.0.0.5")
     assert int(throttled["Retry-After"]) >= 1
+
+
+def test_service_account_acts_with_its_key(world, client):
+    from apps.orgs import services as org_services
+    from apps.orgs.models import Team
+
+    team = Team.objects.get(name="ml-team")
+    account = org_services.create_service_account(team=team, name="ci-bot")
+    out = io.StringIO()
+    call_command("create_api_key", "ci-bot", stdout=out, stderr=io.StringIO())
+    key = out.getvalue().strip().splitlines()[-1]
+
+    me = client.get("/api/v1/me/", headers=_bearer(key))
+    projects = client.get("/api/v1/orgs/acme/teams/ml-team/projects/", headers=_bearer(key))
+
+    assert me.json()["username"] == account.user.username
+    assert me.json()["is_service_account"] is True
+    assert [item["name"] for item in projects.json()["results"]] == ["fraud"]
