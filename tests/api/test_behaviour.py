@@ -431,3 +431,7 @@ def test_docs_page_uses_installed_assets(client):
     assert "cdn" not in html.lower()
     assert script.status_code == 200
     assert "/api/v1/schema/" in script.content.decode()
+    policy = dict(
+        directive.strip().split(" ", 1) for directive in page["Content-Security-Policy"].split(";")
+    )
+    assert policy["script-src"] == "'self'"
