@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db.models import Model, Q
+from django.db.models import Model, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.utils.dateparse import parse_datetime
 from graphql import GraphQLError
@@ -109,19 +109,37 @@ def parse_filter_json(raw) -> dict:
 
 
 class FilterTranslator:
-    """Turns filters on one target (registries, collections, versions) into a Q object."""
+    """The filters of one target (registries, collections or versions): its allow-list."""
 
     def __init__(self, target: str, model: type[Model], fields: dict[str, FilterField]):
         self.target = target
         self.model = model
         self.fields = fields
 
-    def to_q(self, raw) -> Q:
-        return self._object(parse_filter_json(raw), depth=0)
+    def apply(self, queryset: QuerySet, raw) -> QuerySet:
+        """`queryset` narrowed by the filter `raw` (a JSON string, a dict or None)."""
+        translation = _Translation(self)
+        condition = translation.object(parse_filter_json(raw), depth=0)
+        if translation.aliases:
+            queryset = queryset.alias(**translation.aliases)
+        return queryset.filter(condition)
+
+
+class _Translation:
+    """One filter being translated, with the JSON keys it compares as query aliases.
+
+    A value inside the metadata is compared through an alias of its KeyTransform, rather
+    than a `metadata__key__lookup` string, so that keys which look like lookups ("gt",
+    "contains") or contain "__" are never read as lookups.
+    """
+
+    def __init__(self, spec: FilterTranslator):
+        self.spec = spec
+        self.aliases: dict[str, object] = {}
 
     # Structure -------------------------------------------------------------------------------
 
-    def _object(self, node: dict, depth: int) -> Q:
+    def object(self, node: dict, depth: int) -> Q:
         if depth > MAX_DEPTH:
             raise GraphQLError(f"The filter nests deeper than {MAX_DEPTH} levels; flatten it.")
         combined = Q()
@@ -138,15 +156,16 @@ class FilterTranslator:
         if operator == "$not":
             if not isinstance(value, dict):
                 raise GraphQLError("The operator '$not' takes one filter object.")
-            return ~self._object(value, depth + 1)
+            return ~self.object(value, depth + 1)
         if operator not in LOGICAL_OPERATORS:
             raise GraphQLError(
-                f"The filter operator '{operator}' is not supported at the top of a {self.target} "
-                f"filter; use one of: {', '.join(LOGICAL_OPERATORS)}, or a field name."
+                f"The filter operator '{operator}' is not supported at the top of a "
+                f"{self.spec.target} filter; use one of: {', '.join(LOGICAL_OPERATORS)}, or a "
+                f"field name."
             )
         if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
             raise GraphQLError(f"The operator '{operator}' takes a list of filter objects.")
-        parts = [self._object(item, depth + 1) for item in value]
+        parts = [self.object(item, depth + 1) for item in value]
         if operator == "$and":
             result = Q()
             for part in parts:
@@ -162,17 +181,17 @@ class FilterTranslator:
 
     def _resolve_field(self, name: str) -> tuple[FilterField, list[str]]:
         root, _, rest = name.partition(".")
-        field = self.fields.get(root)
+        field = self.spec.fields.get(root)
         if field is None:
-            allowed = ", ".join(sorted(self.fields))
+            allowed = ", ".join(sorted(self.spec.fields))
             raise GraphQLError(
-                f"The filter field '{name}' is not supported for {self.target}; use one of: "
-                f"{allowed}."
+                f"The filter field '{name}' is not supported for {self.spec.target}; use one "
+                f"of: {allowed}."
             )
         keys = rest.split(".") if rest else []
         if keys and field.kind != Kind.JSON:
             raise GraphQLError(
-                f"The filter field '{name}' is not supported for {self.target}: only "
+                f"The filter field '{name}' is not supported for {self.spec.target}: only "
                 f"'{root}' itself can be filtered on, without '.{rest}'."
             )
         if any(key == "" for key in keys):
@@ -299,54 +318,39 @@ class FilterTranslator:
     # ORM -------------------------------------------------------------------------------------
 
     def _lookup(self, field: FilterField, keys: list[str], lookup: str, value) -> Q:
-        if field.kind == Kind.JSON:
-            condition = self._json_lookup(field, keys, lookup, value)
-        else:
-            condition = Q(**{f"{field.lookup}__{lookup}": value})
-        return self._scoped(field, condition)
-
-    def _json_lookup(self, field: FilterField, keys: list[str], lookup: str, value) -> Q:
+        if field.kind != Kind.JSON:
+            return self._scoped(field, Q(**{f"{field.lookup}__{lookup}": value}))
         if not keys:
             raise GraphQLError(
                 'Filter on a key inside the metadata, such as "metadata.accuracy"; the '
                 "metadata object as a whole cannot be compared."
             )
-        if lookup in ("regex", "contains"):
-            # Text operators compare the key's value as text, without JSON quoting.
-            expression = KeyTextTransform(keys[-1], _key_path(field.lookup, keys[:-1]))
-        else:
-            expression = _key_path(field.lookup, keys)
-        lookup_class = expression.get_lookup(lookup)
-        if lookup_class is None:
-            raise GraphQLError(f"The metadata cannot be compared with '{lookup}'.")
-        return Q(lookup_class(expression, value))
+        # Text operators compare the key's value as text, without JSON quoting.
+        as_text = lookup in ("regex", "contains")
+        alias = self._json_alias(field, keys, as_text=as_text)
+        return self._scoped(field, Q(**{f"{alias}__{lookup}": value}))
 
     def _exists(self, field: FilterField, keys: list[str]) -> Q:
         if field.kind == Kind.JSON and keys:
-            parent = _key_path(field.lookup, keys[:-1]) if len(keys) > 1 else field.lookup
-            if isinstance(parent, str):
-                condition = Q(**{f"{parent}__has_key": keys[-1]})
-            else:
-                condition = Q(parent.get_lookup("has_key")(parent, keys[-1]))
-            return self._scoped(field, condition)
+            parent = self._json_alias(field, keys[:-1]) if len(keys) > 1 else field.lookup
+            return self._scoped(field, Q(**{f"{parent}__has_key": keys[-1]}))
         return self._scoped(field, Q(**{f"{field.lookup}__isnull": False}))
+
+    def _json_alias(self, field: FilterField, keys: list[str], *, as_text: bool = False) -> str:
+        expression = field.lookup
+        for number, key in enumerate(keys):
+            last = number == len(keys) - 1
+            transform = KeyTextTransform if (as_text and last) else KeyTransform
+            expression = transform(key, expression)
+        name = f"filter_json_{len(self.aliases)}"
+        self.aliases[name] = expression
+        return name
 
     def _scoped(self, field: FilterField, condition: Q) -> Q:
         if not field.many:
             return condition
-        return Q(pk__in=self.model._default_manager.filter(condition).values("pk"))
-
-
-def _key_path(lookup: str, keys: list[str]):
-    """The KeyTransform chain for `keys` inside the JSON field at `lookup`.
-
-    Building the expression, rather than a `field__key__key` string, keeps keys that look
-    like lookups ("gt", "contains") or contain "__" from being read as lookups.
-    """
-    expression = lookup
-    for key in keys:
-        expression = KeyTransform(key, expression)
-    return expression
+        rows = self.spec.model._default_manager.alias(**self.aliases).filter(condition)
+        return Q(pk__in=rows.values("pk"))
 
 
 def _datetime(name: str, operand) -> datetime:

@@ -16,9 +16,9 @@ from apps.registry.models import ArtifactVersion, CollectionLink
 
 
 class EntityKind:
-    ORGANIZATION = "ORGANIZATION"
-    TEAM = "TEAM"
-    USER = "USER"
+    ORGANIZATION = "organization"
+    TEAM = "team"
+    USER = "user"
 
 
 @dataclass(frozen=True)

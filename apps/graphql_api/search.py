@@ -17,7 +17,7 @@ from apps.graphql_api.filters import (
 )
 from apps.graphql_api.ids import ARTIFACT, PORTFOLIO, REGISTRY_PROJECT
 from apps.graphql_api.lookups import LINK_RELATED, registries_of
-from apps.legacy.models import LegacyVersion
+from apps.legacy.models import LegacyVersion, RegisteredModel
 from apps.registry.models import (
     ArtifactVersion,
     Collection,
@@ -91,6 +91,7 @@ VERSION_ORDER = {
     "linked_at": "linked_at",
     "version": "index",
 }
+SEQUENCE_ORDER = {"created_at": "created_at", "updated_at": "created_at", "version": "version"}
 
 
 def ordering(order: str | None, allowed: dict[str, str], default: list[str]) -> list[str]:
@@ -111,20 +112,17 @@ def ordering(order: str | None, allowed: dict[str, str], default: list[str]) -> 
 
 
 def registries(user, organization, *, filters=None, order: str | None = None):
-    return (
-        registries_of(user, organization)
-        .filter(REGISTRY_FILTER.to_q(filters))
-        .order_by(*ordering(order, REGISTRY_ORDER, ["name", "pk"]))
-    )
+    chosen = REGISTRY_FILTER.apply(registries_of(user, organization), filters)
+    return chosen.order_by(*ordering(order, REGISTRY_ORDER, ["name", "pk"]))
 
 
 def collections(user, organization, *, registry_filters=None, filters=None, order=None):
     chosen = registries(user, organization, filters=registry_filters)
+    found = COLLECTION_FILTER.apply(
+        Collection.objects.visible_to(user).filter(registry__in=chosen.values("pk")), filters
+    )
     return (
-        Collection.objects.visible_to(user)
-        .filter(registry__in=chosen.values("pk"))
-        .filter(COLLECTION_FILTER.to_q(filters))
-        .select_related("registry__organization")
+        found.select_related("registry__organization")
         .prefetch_related("tags")
         .order_by(*ordering(order, COLLECTION_ORDER, ["registry__name", "name", "pk"]))
     )
@@ -142,11 +140,12 @@ def links(
     chosen = collections(
         user, organization, registry_filters=registry_filters, filters=collection_filters
     )
+    found = LINK_FILTER.apply(
+        CollectionLink.objects.visible_to(user).filter(collection__in=chosen.values("pk")),
+        filters,
+    )
     return with_link_rows(
-        CollectionLink.objects.visible_to(user)
-        .filter(collection__in=chosen.values("pk"))
-        .filter(LINK_FILTER.to_q(filters))
-        .order_by(*ordering(order, VERSION_ORDER, ["collection__name", "-index", "pk"]))
+        found.order_by(*ordering(order, VERSION_ORDER, ["collection__name", "-index", "pk"]))
     )
 
 
@@ -156,4 +155,32 @@ def with_link_rows(queryset):
         "aliases",
         "tags",
         Prefetch("version__files", queryset=ManifestEntry.objects.order_by("path")),
+    )
+
+
+def versions_of(user, collection, *, filters=None, order=None):
+    """The memberships of one collection, newest index first unless `order` says otherwise."""
+    if isinstance(collection, Collection):
+        links = LINK_FILTER.apply(
+            CollectionLink.objects.visible_to(user).filter(collection=collection), filters
+        )
+        return with_link_rows(links.order_by(*ordering(order, VERSION_ORDER, ["-index", "pk"])))
+    if isinstance(collection, RegisteredModel):
+        legacy = LEGACY_VERSION_FILTER.apply(
+            LegacyVersion.objects.visible_to(user).filter(model=collection), filters
+        )
+        return (
+            legacy.select_related(
+                "model__legacy_registry__team", "version__artifact__project__team"
+            )
+            .prefetch_related("aliases", "tags", "version__files")
+            .order_by(*ordering(order, VERSION_ORDER, ["-index", "pk"]))
+        )
+    versions = SEQUENCE_VERSION_FILTER.apply(
+        ArtifactVersion.objects.visible_to(user).filter(artifact=collection), filters
+    )
+    return (
+        versions.select_related("artifact__project__team")
+        .prefetch_related("files")
+        .order_by(*ordering(order, SEQUENCE_ORDER, ["-version", "pk"]))
     )

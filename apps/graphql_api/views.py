@@ -21,6 +21,19 @@ from apps.graphql_api.schema import schema
 logger = logging.getLogger(__name__)
 
 
+class _ClientErrorLog(logging.LoggerAdapter):
+    """ariadne logs every error of an answer at ERROR. Most are the client's (a missing
+    path, a denied write), so they are logged at INFO without a traceback here; errors of
+    the server itself are logged with their traceback by errors.format_error."""
+
+    def error(self, msg, *args, **kwargs) -> None:
+        kwargs.pop("exc_info", None)
+        self.info(msg, *args, **kwargs)
+
+
+execution_log = _ClientErrorLog(logger, {})
+
+
 def graphql_errors(message: str, code: str) -> dict:
     return {"errors": [{"message": message, "extensions": {"code": code}}]}
 
@@ -60,7 +73,7 @@ class GraphQLViewSet(ApiViewSet):
             context_value={"request": request, "user": request.user},
             error_formatter=format_error,
             debug=False,
-            logger=logger,
+            logger=execution_log,
         )
         return Response(result, status=status.HTTP_200_OK if success else 400)
 

@@ -14,9 +14,9 @@ import sys
 import traceback
 
 
-def attempt(step):
+def attempt(step, *arguments):
     try:
-        return step()
+        return step(*arguments)
     except Exception as error:
         message = str(error).strip() or repr(error)
         return {"error": f"{type(error).__name__}: {message}"}
@@ -76,35 +76,62 @@ def download(artifact, root: str) -> dict:
 # Scenarios -----------------------------------------------------------------------------------
 
 
-def fetch(arguments: dict) -> dict:
-    """Fetch each path; download those listed in "download" and verify them.
+def fetch(client, step: dict, number: int) -> dict:
+    """Fetch a path; with "download", also download it into a folder of its own."""
+    artifact = client.artifact(step["path"])
+    result = describe(artifact)
+    if step.get("download"):
+        result["download"] = attempt(lambda: download(artifact, f"download-{number}"))
+    if step.get("manifest"):
+        result["manifest"] = attempt(lambda: sorted(artifact.manifest.entries))
+    return result
 
-    With "keys", the same is done once for each named API key, in one process.
+
+def link(client, step: dict, number: int) -> dict:
+    """Fetch a version and link it to a collection with aliases, as Artifact.link() does."""
+    source = client.artifact(step["source"])
+    return describe(source.link(step["target"], aliases=step.get("aliases")))
+
+
+def use(client, step: dict, number: int) -> dict:
+    """Declare a fetched version as an input of a run, as the runs of api.runs() do."""
+    from wandb.apis.public import Run
+
+    artifact = client.artifact(step["path"])
+    entity, project, run_id = step["run"].split("/")
+    # A Run built with its attributes, as api.runs() builds them, sends no query for the
+    # run itself; this server implements no run queries.
+    run = Run(client._service_api, entity, project, run_id, attrs={"name": run_id})
+    used = run.use_artifact(artifact)
+    return {"name": used.name, "id": used.id}
+
+
+def login(client, step: dict, number: int) -> dict:
+    return {"default_entity": client.default_entity}
+
+
+ACTIONS = {"fetch": fetch, "link": link, "use": use, "login": login}
+
+
+def steps(arguments: dict) -> list:
+    """Run each step with the Api of its key ("as": a label of "keys", else the default).
+
+    One Api is made per key, when its first step runs; a failure to make it is that
+    step's result, and the result of every later step of the same key.
     """
-    keys = arguments.get("keys") or {"default": None}
-    results = {}
-    for label, key in keys.items():
-        results[label] = fetch_with(attempt(lambda key=key: api(key)), arguments, label)
-    return results if arguments.get("keys") else results["default"]
-
-
-def fetch_with(client, arguments: dict, label: str) -> dict:
-    if isinstance(client, dict):
-        return {"api": client}
-    results = {}
-    for number, path in enumerate(arguments["paths"]):
-
-        def step(path=path, number=number):
-            artifact = client.artifact(path)
-            result = describe(artifact)
-            if path in arguments.get("download", []):
-                folder = f"download-{label}-{number}"
-                result["download"] = attempt(lambda: download(artifact, folder))
-            if path in arguments.get("manifest", []):
-                result["manifest"] = attempt(lambda: sorted(artifact.manifest.entries))
-            return result
-
-        results[path] = attempt(step)
+    keys = arguments.get("keys", {})
+    clients: dict = {}
+    results = []
+    for number, step in enumerate(arguments["steps"]):
+        label = step.get("as", "default")
+        if label not in clients:
+            clients[label] = attempt(api, keys.get(label))
+        client = clients[label]
+        if isinstance(client, dict):
+            results.append(client)
+            continue
+        action = ACTIONS[step["action"]]
+        results.append(attempt(action, client, step, number))
     return results
 
 
@@ -172,56 +199,7 @@ def browse(arguments: dict) -> dict:
     return result
 
 
-def link(arguments: dict) -> dict:
-    """Fetch a version by its source path and link it to a collection with aliases."""
-    client = api()
-
-    def step():
-        source = client.artifact(arguments["source"])
-        linked = source.link(arguments["target"], aliases=arguments.get("aliases"))
-        return describe(linked)
-
-    result = {"linked": attempt(step)}
-    if arguments.get("fetch"):
-        result["fetched"] = attempt(lambda: describe(client.artifact(arguments["fetch"])))
-    return result
-
-
-def use(arguments: dict) -> dict:
-    """Declare a fetched version as an input of a run, as api.runs() returns runs."""
-    from wandb.apis.public import Run
-
-    client = api()
-
-    def step():
-        artifact = client.artifact(arguments["path"])
-        entity, project, run_id = arguments["run"].split("/")
-        # Run objects from api.runs() carry their attributes, so building one with
-        # attributes sends no query for the run itself (this server has no run queries).
-        run = Run(
-            client.client if hasattr(client, "client") else client._service_api,
-            entity,
-            project,
-            run_id,
-            attrs={"name": run_id, "state": "finished"},
-        )
-        used = run.use_artifact(artifact)
-        return {"used": used.name, "id": used.id}
-
-    return {"use": attempt(step)}
-
-
-def login(arguments: dict) -> dict:
-    """Create an Api with the key from the environment and read the viewer."""
-
-    def step():
-        client = api()
-        return {"default_entity": client.default_entity}
-
-    return {"login": attempt(step)}
-
-
-SCENARIOS = {"fetch": fetch, "browse": browse, "link": link, "use": use, "login": login}
+SCENARIOS = {"steps": steps, "browse": browse}
 
 
 def main() -> None:

@@ -67,8 +67,6 @@ SCENARIO_TIMEOUT_SECONDS = 120
 # discard service), so they fail at once on this machine.
 DEAD_PROXY = "http://127.0.0.1:9"
 
-pytestmark = pytest.mark.sdk
-
 
 def sdk_python() -> str:
     return os.environ.get(SDK_PYTHON_VARIABLE) or sys.executable
@@ -398,7 +396,7 @@ def world(transactional_db, live_server, settings, tmp_path) -> World:
     # The migration's copy runs in this thread, where the test can wait for it.
     settings.MIGRATION_EAGER_THREAD = False
     # One SDK download fetches a manifest and each file from the same address.
-    settings.API_THROTTLE_RATES = {"key": "10000/min", "anonymous": "10000/min"}
+    settings.API_THROTTLE_RATES = {scope: "10000/min" for scope in settings.API_THROTTLE_RATES}
     cache.clear()
     return build_world()
 

@@ -28,13 +28,13 @@ def test_fetch_paths_and_download(sdk, world):
         "wandb-registry-model/fraud-detector",
         *missing,
     ]
+    downloads = {f"{MODEL}:v1", "wandb-registry-model/fraud-detector"}
     outcome = sdk.run(
-        "fetch",
+        "steps",
         world.keys["mike"],
-        paths=paths,
-        download=[f"{MODEL}:v1", "wandb-registry-model/fraud-detector"],
+        steps=[{"action": "fetch", "path": path, "download": path in downloads} for path in paths],
     )
-    result = outcome.result
+    result = dict(zip(paths, outcome.result, strict=True))
 
     by_index = result[f"{MODEL}:v1"]
     assert by_index["name"] == "fraud-detector:v1"

@@ -12,20 +12,13 @@ from dataclasses import dataclass
 
 from ariadne import InterfaceType, ObjectType
 
+from apps.graphql_api import search
 from apps.graphql_api.ids import LEGACY_PORTFOLIO, PORTFOLIO, SEQUENCE, decode_pk, encode_id
 from apps.graphql_api.lookups import is_team_member, latest_version_number, membership_in
 from apps.graphql_api.nodes import ArtifactNode
 from apps.graphql_api.pagination import connection
 from apps.graphql_api.resolvers.accounts import query
 from apps.graphql_api.resolvers.common import type_node, user_of
-from apps.graphql_api.search import (
-    LEGACY_VERSION_FILTER,
-    LINK_FILTER,
-    SEQUENCE_VERSION_FILTER,
-    VERSION_ORDER,
-    ordering,
-    with_link_rows,
-)
 from apps.legacy.models import LegacyAlias, LegacyVersion, RegisteredModel
 from apps.legacy.services import MODEL_TYPE
 from apps.registry.models import (
@@ -165,37 +158,7 @@ def resolve_collection_artifacts(
     collection, info, after=None, first=None, order=None, filters=None
 ):
     """The collection's versions, newest index first, each edge with its `vN`."""
-    user = user_of(info)
-    if isinstance(collection, Collection):
-        items = with_link_rows(
-            CollectionLink.objects.visible_to(user)
-            .filter(collection=collection)
-            .filter(LINK_FILTER.to_q(filters))
-            .order_by(*ordering(order, VERSION_ORDER, ["-index", "pk"]))
-        )
-    elif isinstance(collection, RegisteredModel):
-        items = (
-            LegacyVersion.objects.visible_to(user)
-            .filter(model=collection)
-            .filter(LEGACY_VERSION_FILTER.to_q(filters))
-            .select_related("model__legacy_registry__team", "version__artifact__project__team")
-            .prefetch_related("aliases", "tags", "version__files")
-            .order_by(*ordering(order, VERSION_ORDER, ["-index", "pk"]))
-        )
-    else:
-        sequence_order = {
-            "created_at": "created_at",
-            "updated_at": "created_at",
-            "version": "version",
-        }
-        items = (
-            ArtifactVersion.objects.visible_to(user)
-            .filter(artifact=collection)
-            .filter(SEQUENCE_VERSION_FILTER.to_q(filters))
-            .select_related("artifact__project__team")
-            .prefetch_related("files")
-            .order_by(*ordering(order, sequence_order, ["-version", "pk"]))
-        )
+    items = search.versions_of(user_of(info), collection, filters=filters, order=order)
     page = connection(items, after=after, first=first, total=True)
     page["edges"] = [
         {"version": f"v{membership_index(edge['node'])}", "node": membership_artifact(edge["node"])}
