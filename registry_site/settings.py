@@ -231,6 +231,7 @@ REST_FRAMEWORK = {
 API_THROTTLE_RATES = {
     "key": env_str("API_THROTTLE_KEY") or "1200/min",
     "anonymous": env_str("API_THROTTLE_ANONYMOUS") or "60/min",
+    "download": env_str("API_THROTTLE_DOWNLOAD") or "600/min",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Artifact registry API",

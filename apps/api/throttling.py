@@ -44,3 +44,16 @@ class AnonymousRateThrottle(_SettingsRateThrottle):
         if request.user and request.user.is_authenticated:
             return None
         return f"throttle:anonymous:{self.get_ident(request)}"
+
+
+class SignedDownloadRateThrottle(_SettingsRateThrottle):
+    """One budget per client address for signed downloads, which carry no credentials.
+
+    It is separate from the anonymous budget because a client fetching a version with many
+    files sends one request per file.
+    """
+
+    scope = "download"
+
+    def get_cache_key(self, request, view) -> str:
+        return f"throttle:download:{self.get_ident(request)}"

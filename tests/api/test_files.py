@@ -248,3 +248,15 @@ def test_signed_url_stops_when_access_ends(world, client):
 
     assert response.status_code == 403
     assert "Viewer role" in response.json()["error"]["message"]
+
+
+def test_signed_downloads_have_own_budget(world, client, settings):
+    signed = _signed_url(client, world)
+    settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "download": "2/min"}
+
+    statuses = [client.get(signed["url"]).status_code for _ in range(3)]
+    throttled = client.get(signed["url"])
+
+    assert statuses == [200, 200, 429]
+    assert throttled.json()["error"]["code"] == "throttled"
+    assert int(throttled["Retry-After"]) >= 1

@@ -27,7 +27,7 @@ from apps.api.serializers.artifacts import (
     SignedUrlSerializer,
 )
 from apps.api.serializers.collections import ManifestFileSerializer
-from apps.api.throttling import AnonymousRateThrottle
+from apps.api.throttling import SignedDownloadRateThrottle
 from apps.orgs.models import Team, TeamMembership, TeamRole
 from apps.registry import files, services
 from apps.registry.models import Artifact, ArtifactVersion, ManifestEntry, Project
@@ -340,7 +340,7 @@ class SignedDownloadViewSet(ApiViewSet):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes: list[type[BaseThrottle]] = [AnonymousRateThrottle]
+    throttle_classes: list[type[BaseThrottle]] = [SignedDownloadRateThrottle]
     pagination_class = None
     filter_backends = []
     lookup_value_regex = "[A-Za-z0-9_:=-]+"
