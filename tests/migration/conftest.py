@@ -13,12 +13,14 @@ plus the same hand-made rows.
 """
 
 import json
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Permission
+from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent
@@ -170,6 +172,14 @@ def soon(days: int = 35):
 def schedule(team, support, **options) -> MigrationPlan:
     options.setdefault("window_start", soon())
     return services.schedule_migration(team=team, actor=support, **options)
+
+
+@contextmanager
+def rolled_back():
+    """Run the block in a transaction that is rolled back, keeping the database as it was."""
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
 
 
 def run_plan(plan: MigrationPlan, support) -> MigrationPlan:

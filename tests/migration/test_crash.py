@@ -10,15 +10,13 @@ every run starts from the same legacy rows.
 """
 
 import math
-from contextlib import contextmanager
 
 import pytest
-from django.db import transaction
 
 from apps.migration import copy, services
 from apps.migration.models import MigrationPlan, PlanState
 from apps.migration.tasks import run_copy
-from tests.migration.conftest import dump_legacy, dump_target, schedule
+from tests.migration.conftest import dump_legacy, dump_target, rolled_back, schedule
 
 
 class CrashAt:
@@ -32,13 +30,6 @@ class CrashAt:
         self.points.append(point)
         if self.crash_at is not None and len(self.points) - 1 == self.crash_at:
             raise copy.SimulatedCrash(point)
-
-
-@contextmanager
-def rolled_back():
-    with transaction.atomic():
-        yield
-        transaction.set_rollback(True)
 
 
 def outcome(plan_id: int) -> dict:
