@@ -31,7 +31,7 @@ INDEX = re.compile(r"^[vV](\d+)$")
 
 LINK_RELATED = (
     "collection__registry__organization",
-    "version__artifact__project__team",
+    "version__artifact__project__team__organization",
 )
 
 

@@ -171,7 +171,8 @@ def versions_of(user, collection, *, filters=None, order=None):
         )
         return (
             legacy.select_related(
-                "model__legacy_registry__team", "version__artifact__project__team"
+                "model__legacy_registry__team__organization",
+                "version__artifact__project__team__organization",
             )
             .prefetch_related("aliases", "tags", "version__files")
             .order_by(*ordering(order, VERSION_ORDER, ["-index", "pk"]))
@@ -180,7 +181,7 @@ def versions_of(user, collection, *, filters=None, order=None):
         ArtifactVersion.objects.visible_to(user).filter(artifact=collection), filters
     )
     return (
-        versions.select_related("artifact__project__team")
+        versions.select_related("artifact__project__team__organization")
         .prefetch_related("files")
         .order_by(*ordering(order, SEQUENCE_ORDER, ["-version", "pk"]))
     )

@@ -16,7 +16,8 @@ The world, for the organization `acme`:
 
     mike    org member, member of fraud-team; fraud-team is Member of the `model` registry
     vera    org viewer: Viewer of the core registries
-    rita    org member, Restricted Viewer of the custom registry `vision`
+    rita    org member, Restricted Viewer of the custom registry `vision` (made by mike);
+            member of eval-team, which has the project `eval`
     nadia   org member, admin of nlp-team, whose legacy Model Registry holds `sentiment`
     olivia  org admin; she made the Restricted registry `secret`, which mike cannot see
     oscar   member of another organization, `globex`
@@ -309,6 +310,9 @@ def build_world() -> World:
     services.add_member(
         registry=vision, member=world.users["rita"], role=Role.RESTRICTED_VIEWER, actor=mike
     )
+    eval_team = org_services.create_team(organization=acme, name="eval-team")
+    org_services.add_team_member(team=eval_team, user=world.users["rita"], role=TeamRole.MEMBER)
+    services.get_or_create_project(team=eval_team, name="eval")
     world.contents["detector v0"] = _contents("detector v0")
     detector = _log(fraud, mike, "detector", world.contents["detector v0"], {"map": 0.5})
     world.versions["detector v0"] = detector
@@ -384,8 +388,7 @@ def migrate_nlp_team(world: World) -> Registry:
     return plan.target_registry
 
 
-@pytest.fixture
-def world(transactional_db, live_server, settings, tmp_path) -> World:
+def _prepare(settings, tmp_path) -> None:
     settings.STORAGES = {
         **settings.STORAGES,
         "artifacts": {
@@ -398,6 +401,19 @@ def world(transactional_db, live_server, settings, tmp_path) -> World:
     # One SDK download fetches a manifest and each file from the same address.
     settings.API_THROTTLE_RATES = {scope: "10000/min" for scope in settings.API_THROTTLE_RATES}
     cache.clear()
+
+
+@pytest.fixture
+def world(transactional_db, live_server, settings, tmp_path) -> World:
+    """The world, committed, for the SDK's requests to the live server."""
+    _prepare(settings, tmp_path)
+    return build_world()
+
+
+@pytest.fixture
+def graph_world(db, settings, tmp_path) -> World:
+    """The same world inside the test's transaction, for requests of the test client."""
+    _prepare(settings, tmp_path)
     return build_world()
 
 

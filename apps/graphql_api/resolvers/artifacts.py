@@ -36,7 +36,7 @@ def resolve_artifact_by_id(_, info, id):
     version = (
         ArtifactVersion.objects.visible_to(user_of(info))
         .filter(pk=decoded[1])
-        .select_related("artifact__project__team")
+        .select_related("artifact__project__team__organization")
         .prefetch_related("files")
         .first()
     )

@@ -94,7 +94,7 @@ def resolve_collection_by_id(_, info, id):
             .filter(pk=pk)
             .first()
         )
-    artifact = Artifact.objects.select_related("project__team").filter(pk=pk).first()
+    artifact = Artifact.objects.select_related("project__team__organization").filter(pk=pk).first()
     if artifact is None or not is_team_member(user, artifact.project.team):
         return None
     return artifact

@@ -28,7 +28,7 @@ def _source_version(user, artifact_id: str | None) -> ArtifactVersion:
     if decoded is not None:
         version = (
             ArtifactVersion.objects.visible_to(user)
-            .select_related("artifact__project__team")
+            .select_related("artifact__project__team__organization")
             .filter(pk=decoded[1])
             .first()
         )

@@ -4,6 +4,7 @@ import json
 from datetime import datetime
 
 from ariadne import ScalarType
+from graphql import GraphQLError
 
 from apps.graphql_api.resolvers.common import timestamp
 
@@ -22,7 +23,10 @@ def serialize_json_string(value) -> str:
 def parse_json_string(value):
     """The JSON document inside a string; a client may also send the document itself."""
     if isinstance(value, str):
-        return json.loads(value) if value else None
+        try:
+            return json.loads(value) if value else None
+        except json.JSONDecodeError as error:
+            raise GraphQLError(f"The JSONString is not valid JSON: {error.msg}.") from None
     return value
 
 
