@@ -104,13 +104,20 @@ def _describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-@shared_task(name="migration.copy_chunk", acks_late=True, ignore_result=True)
-def copy_chunk(plan_id: int) -> None:
+def _queue_of(task) -> str | None:
+    """The queue the running task came from, so the chain stays on it."""
+    return (task.request.delivery_info or {}).get("routing_key")
+
+
+@shared_task(bind=True, name="migration.copy_chunk", acks_late=True, ignore_result=True)
+def copy_chunk(self, plan_id: int) -> None:
     outcome = _copy_chunk_or_fail(plan_id)
+    # The chunk has committed: a crash from here on re-delivers this message, which copies
+    # the next slice, so the chain goes on either way.
     if outcome in (copy.Outcome.COPIED, copy.Outcome.STEP_DONE):
-        copy_chunk.delay(plan_id)
+        copy_chunk.apply_async(args=[plan_id], queue=_queue_of(self))
     elif outcome is copy.Outcome.FINISHED:
-        verify_plan.delay(plan_id)
+        verify_plan.apply_async(args=[plan_id], queue=_queue_of(self))
 
 
 @shared_task(name="migration.verify_plan", acks_late=True, ignore_result=True)

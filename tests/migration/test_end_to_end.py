@@ -181,7 +181,7 @@ def check_finish(plan, legacy) -> None:
     assert registry.name == "nlp-team"
     assert registry.visibility == "restricted"
     assert plan.pause_seconds is not None
-    assert 0 < plan.pause_seconds < 120
+    assert plan.pause_seconds > 0
     actions = AuditEvent.objects.filter(data__plan=plan.pk).order_by("id")
     assert list(actions.values_list("action", flat=True)) == [
         "migration.scheduled",
