@@ -16,3 +16,7 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 from registry_site.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Look static files up when one is requested instead of scanning every app's static folder
+# each time a test client builds the middleware, which cost about 0.1 s per test.
+WHITENOISE_AUTOREFRESH = True
