@@ -9,7 +9,6 @@ Ways a person holds a role on a registry, highest wins:
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
@@ -94,41 +93,44 @@ class MemberRow:
         return ", ".join(best)
 
 
-def _codenames_by(rows: Iterable[tuple[int, str]]) -> dict[int, set[str]]:
-    grouped: dict[int, set[str]] = defaultdict(set)
-    for key, codename in rows:
-        grouped[key].add(codename)
-    return grouped
-
-
 def member_rows(registry: Registry) -> list[MemberRow]:
     """Every user and team granted a role on the registry, with granted and effective roles.
 
-    Runs a fixed number of queries whatever the number of members.
+    Runs three queries whatever the number of members: the group grants with their teams,
+    the user grants with their users, and which of those users are in the granted groups.
     """
     organization = registry.organization
-    by_user = _codenames_by(
-        RegistryUserObjectPermission.objects.filter(content_object=registry).values_list(
-            "user_id", "permission__codename"
-        )
-    )
-    by_group = _codenames_by(
-        RegistryGroupObjectPermission.objects.filter(content_object=registry).values_list(
-            "group_id", "permission__codename"
-        )
-    )
+    group_grants = RegistryGroupObjectPermission.objects.filter(
+        content_object=registry
+    ).select_related("permission", "group__team")
+    by_group: dict[int, set[str]] = defaultdict(set)
+    teams: dict[int, Team] = {}
+    for grant in group_grants:
+        by_group[grant.group_id].add(grant.permission.codename)
+        team = getattr(grant.group, "team", None)
+        if team is not None and team.organization_id == organization.pk:
+            teams[grant.group_id] = team
     group_roles = {gid: role_from_codenames(codes) for gid, codes in by_group.items()}
-    teams = {
-        team.group_id: team
-        for team in Team.objects.filter(organization=organization, group_id__in=group_roles)
-    }
-    users = {
-        user.pk: user
-        for user in get_user_model()
-        .objects.filter(pk__in=by_user)
-        .select_related("service_account")
-        .prefetch_related("groups")
-    }
+
+    user_grants = RegistryUserObjectPermission.objects.filter(
+        content_object=registry
+    ).select_related("permission", "user__service_account")
+    by_user: dict[int, set[str]] = defaultdict(set)
+    users = {}
+    for grant in user_grants:
+        by_user[grant.user_id].add(grant.permission.codename)
+        users[grant.user_id] = grant.user
+
+    groups_of: dict[int, list[int]] = defaultdict(list)
+    if users and group_roles:
+        memberships = (
+            get_user_model()
+            .groups.through.objects.filter(user_id__in=users, group_id__in=group_roles)
+            .order_by("group_id")
+            .values_list("user_id", "group_id")
+        )
+        for user_id, group_id in memberships:
+            groups_of[user_id].append(group_id)
 
     rows: list[MemberRow] = []
     for user_id, codes in by_user.items():
@@ -137,15 +139,15 @@ def member_rows(registry: Registry) -> list[MemberRow]:
         if granted is None:
             continue
         sources = [RoleSource(granted, "direct")]
-        for group in user.groups.all():
-            role = group_roles.get(group.pk)
+        for group_id in groups_of[user_id]:
+            role = group_roles.get(group_id)
             if role is None:
                 continue
-            if group.pk in teams:
-                sources.append(RoleSource(role, f"team {teams[group.pk].name}"))
-            elif group.pk == organization.admins_group_id:
+            if group_id in teams:
+                sources.append(RoleSource(role, f"team {teams[group_id].name}"))
+            elif group_id == organization.admins_group_id:
                 sources.append(RoleSource(role, "org admin"))
-            elif group.pk == organization.members_group_id:
+            elif group_id == organization.members_group_id:
                 sources.append(RoleSource(role, "organization"))
         kind = "service account" if hasattr(user, "service_account") else "user"
         rows.append(
