@@ -10,7 +10,9 @@ from datetime import datetime
 from django import forms
 from django.core.exceptions import ValidationError
 
+from apps.registry.models import Visibility
 from apps.registry.pagination import Key
+from apps.registry.roles import ROLE_CHOICES, Role
 
 SORT_FIELDS = {
     # sort name: (fields of the keyset, newest or largest first)
@@ -132,3 +134,150 @@ class VersionPageForm(forms.Form):
 
 class SearchForm(forms.Form):
     q = forms.CharField(label="Search", required=False, max_length=128)
+
+
+# Registry administration --------------------------------------------------------------------
+
+
+def split_types(text: str) -> list[str]:
+    """Split a comma-separated list of artifact types; the spaces around commas are dropped."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+class RegistryCreateForm(forms.Form):
+    ALL_TYPES = "all"
+    LISTED_TYPES = "listed"
+
+    name = forms.CharField(
+        label="Name", strip=False, error_messages={"required": "Enter a name for the registry."}
+    )
+    description = forms.CharField(
+        label="Description (Markdown)", required=False, strip=False, widget=forms.Textarea
+    )
+    visibility = forms.ChoiceField(
+        label="Visibility", choices=Visibility.choices, initial=Visibility.RESTRICTED
+    )
+    types_mode = forms.ChoiceField(
+        label="Accepted artifact types",
+        choices=[(ALL_TYPES, "All types"), (LISTED_TYPES, "Only these types")],
+        initial=LISTED_TYPES,
+    )
+    accepted_types = forms.CharField(
+        label="Types, separated by commas", required=False, strip=False
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("types_mode") == self.LISTED_TYPES:
+            types = split_types(cleaned.get("accepted_types", ""))
+            if not types:
+                self.add_error(
+                    "accepted_types",
+                    "List at least one artifact type, such as model, or choose all types.",
+                )
+            cleaned["type_list"] = types
+        else:
+            cleaned["type_list"] = None
+        return cleaned
+
+
+class RegistryDetailsForm(forms.Form):
+    """Name and description; core registries post no name, because they cannot be renamed."""
+
+    name = forms.CharField(label="Name", required=False, strip=False)
+    description = forms.CharField(
+        label="Description (Markdown)", required=False, strip=False, widget=forms.Textarea
+    )
+
+
+class AcceptedTypesForm(forms.Form):
+    add_types = forms.CharField(label="Add types, separated by commas", required=False)
+    accept_all = forms.BooleanField(label="Accept all types from now on", required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        cleaned["new_types"] = split_types(cleaned.get("add_types", ""))
+        if not cleaned["new_types"] and not cleaned.get("accept_all"):
+            raise ValidationError("Enter one or more types to add, or choose to accept all types.")
+        return cleaned
+
+
+class VisibilityForm(forms.Form):
+    visibility = forms.ChoiceField(label="Visibility", choices=Visibility.choices)
+    # Set by the confirmation step that says how many people gain access.
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class MemberForm(forms.Form):
+    """A member named by kind and name: a user (or service account) or a team."""
+
+    kind = forms.ChoiceField(choices=[("user", "User"), ("team", "Team")], initial="user")
+    name = forms.CharField(
+        label="User or team", error_messages={"required": "Enter a username or a team name."}
+    )
+
+
+class MemberAddForm(MemberForm):
+    role = forms.ChoiceField(
+        label="Role",
+        choices=[("", "Default (Restricted Viewer, service accounts Member)"), *ROLE_CHOICES],
+        required=False,
+    )
+
+    def clean_role(self) -> Role | None:
+        slug = self.cleaned_data.get("role")
+        return Role.from_slug(slug) if slug else None
+
+
+class MemberRoleForm(MemberForm):
+    role = forms.ChoiceField(label="Role", choices=ROLE_CHOICES)
+
+    def clean_role(self) -> Role:
+        return Role.from_slug(self.cleaned_data["role"])
+
+
+class ConfirmNameForm(forms.Form):
+    confirm_name = forms.CharField(
+        label="Type the name to confirm",
+        strip=False,
+        error_messages={"required": "Type the name to confirm the deletion."},
+    )
+
+
+class StarForm(forms.Form):
+    # A hidden "true" or "false": BooleanField reads the text "false" as False.
+    starred = forms.BooleanField(required=False)
+
+
+class CollectionCreateForm(forms.Form):
+    name = forms.CharField(
+        label="Name", strip=False, error_messages={"required": "Enter a name for the collection."}
+    )
+    type = forms.CharField(
+        label="Artifact type",
+        max_length=64,
+        error_messages={"required": "Choose the artifact type of the collection's versions."},
+    )
+    description = forms.CharField(
+        label="Description (Markdown)", required=False, strip=False, widget=forms.Textarea
+    )
+
+
+class ActivityFilterForm(forms.Form):
+    """Filters and page position of a registry's activity page (a GET form)."""
+
+    person = forms.CharField(label="Person", required=False, max_length=150)
+    action = forms.CharField(label="Action", required=False, max_length=64)
+    after = forms.IntegerField(required=False, min_value=1)
+    before = forms.IntegerField(required=False, min_value=1)
+
+    def values(self) -> dict:
+        """The valid part of the input, with keyset keys; a bad value is left out."""
+        self.is_valid()
+        data = self.cleaned_data
+        return {
+            "person": data.get("person") or "",
+            "action": data.get("action") or "",
+            "after": (data["after"],) if data.get("after") else None,
+            "before": (data["before"],) if data.get("before") else None,
+        }

@@ -10,6 +10,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db.models import (
     Aggregate,
     Count,
@@ -25,6 +26,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from apps.audit.models import AuditEvent
+from apps.orgs.models import Organization, OrgRole
+from apps.registry.files import downloadable_versions
 from apps.registry.forms import SORT_FIELDS
 from apps.registry.models import (
     Alias,
@@ -32,10 +35,12 @@ from apps.registry.models import (
     Collection,
     CollectionLink,
     Registry,
+    RegistryUserObjectPermission,
     Star,
 )
 from apps.registry.pagination import Key, KeysetPage, keyset_page
 from apps.registry.paths import format_path
+from apps.registry.roles import Role
 
 HISTORY_SIZE = 25
 SEARCH_LIMIT = 20
@@ -51,9 +56,21 @@ def page_size() -> int:
 # URLs -----------------------------------------------------------------------------------------
 
 
+def home_url() -> str:
+    return reverse("registry:home")
+
+
 def registry_url(registry: Registry) -> str:
     return reverse(
         "registry:registry_detail",
+        kwargs={"org": registry.organization.name, "registry": registry.name},
+    )
+
+
+def registry_page_url(registry: Registry, name: str) -> str:
+    """Return the URL of one of the registry's own pages, such as `registry_settings`."""
+    return reverse(
+        f"registry:{name}",
         kwargs={"org": registry.organization.name, "registry": registry.name},
     )
 
@@ -114,6 +131,70 @@ def get_registry(user, org: str, name: str) -> Registry:
     return get_object_or_404(queryset, organization__name__iexact=org, name__iexact=name)
 
 
+def _has(user, queryset_method: str) -> Exists:
+    """One of the RegistryQuerySet permission filters as a subquery on the outer registry."""
+    allowed = getattr(Registry.objects, queryset_method)(user)
+    return Exists(allowed.filter(pk=OuterRef("pk")))
+
+
+def registry_access_queryset(user) -> QuerySet:
+    """Visible registries with what the user may do on each, read in the same query."""
+    return (
+        Registry.objects.visible_to(user)
+        .select_related("organization", "owner")
+        .annotate(
+            user_can_download=_has(user, "downloadable_by"),
+            user_can_change=_has(user, "changeable_by"),
+            user_can_administer=_has(user, "administrable_by"),
+            user_is_direct_member=Exists(
+                RegistryUserObjectPermission.objects.filter(
+                    user=user, content_object=OuterRef("pk")
+                )
+            ),
+            is_starred=Exists(Star.objects.filter(user=user, registry=OuterRef("pk"))),
+        )
+    )
+
+
+def get_registry_with_access(user, org: str, name: str) -> Registry:
+    return get_object_or_404(
+        registry_access_queryset(user), organization__name__iexact=org, name__iexact=name
+    )
+
+
+def user_role(registry: Registry) -> Role:
+    """The user's effective role, from the access annotations of registry_access_queryset.
+
+    The role bundles are nested, so the highest permission held names the role.
+    """
+    if registry.user_can_administer:
+        return Role.ADMIN
+    if registry.user_can_change:
+        return Role.MEMBER
+    if registry.user_can_download:
+        return Role.VIEWER
+    return Role.RESTRICTED_VIEWER
+
+
+def require_role(registry: Registry, role: Role, action: str) -> None:
+    """Raise PermissionDenied unless the user's role (user_role) is `role` or higher.
+
+    Pages check this before they validate a form, so a person who may not do the action
+    learns which role it needs rather than what was wrong with the input. The service that
+    the page then calls checks the permission again, inside its transaction.
+    """
+    if user_role(registry) < role:
+        raise denied(registry, role, action)
+
+
+def denied(registry: Registry, role: Role, action: str) -> PermissionDenied:
+    """Build the 403 error of an action that needs `role`, in the services' wording."""
+    return PermissionDenied(
+        f"{action} in the registry '{registry.name}' needs the {role.label} role; ask one of "
+        f"its admins for it."
+    )
+
+
 def collection_queryset(user) -> QuerySet:
     collections = (
         Collection.objects.visible_to(user)
@@ -145,7 +226,10 @@ def link_queryset(user) -> QuerySet:
             "version__created_by",
             "linked_by",
         )
-        .annotate(user_can_change=_can_change(user, "collection__registry"))
+        .annotate(
+            user_can_change=_can_change(user, "collection__registry"),
+            user_can_download=Exists(downloadable_versions(user).filter(pk=OuterRef("version_id"))),
+        )
     )
     return _with_link_labels(links)
 
@@ -183,7 +267,7 @@ class JSONList(Aggregate):
         return self.as_sql(compiler, connection, function="JSONB_AGG", **extra_context)
 
 
-def _names(queryset: QuerySet, outer_field: str, name_field: str) -> Subquery:
+def json_names(queryset: QuerySet, outer_field: str, name_field: str) -> Subquery:
     """Collect, in a subquery, the `name_field` values of the rows of the outer row."""
     names = (
         queryset.filter(**{outer_field: OuterRef("pk")})
@@ -196,27 +280,29 @@ def _names(queryset: QuerySet, outer_field: str, name_field: str) -> Subquery:
 
 
 def _with_collection_tags(collections: QuerySet) -> QuerySet:
-    return collections.annotate(tag_list=_names(CollectionTag.objects, "collection", "tag__name"))
+    return collections.annotate(
+        tag_list=json_names(CollectionTag.objects, "collection", "tag__name")
+    )
 
 
 def _with_link_labels(links: QuerySet) -> QuerySet:
     return links.annotate(
-        alias_list=_names(Alias.objects, "link", "name"),
-        tag_list=_names(LinkTag.objects, "collectionlink", "tag__name"),
+        alias_list=json_names(Alias.objects, "link", "name"),
+        tag_list=json_names(LinkTag.objects, "collectionlink", "tag__name"),
     )
 
 
-def _sorted(names: list[str] | None) -> list[str]:
+def sorted_names(names: list[str] | None) -> list[str]:
     return sorted(names or [], key=str.casefold)
 
 
 def _tidy_labels(*, collections=(), links=()) -> None:
     """Sort the aggregated names, which arrive in no particular order (or None for none)."""
     for collection in collections:
-        collection.tag_names = _sorted(collection.tag_list)
+        collection.tag_names = sorted_names(collection.tag_list)
     for link in links:
-        link.alias_names = _sorted(link.alias_list)
-        link.tag_names = _sorted(link.tag_list)
+        link.alias_names = sorted_names(link.alias_list)
+        link.tag_names = sorted_names(link.tag_list)
 
 
 # Registry home ------------------------------------------------------------------------------
@@ -284,6 +370,15 @@ def search(user, query: str, registries: list[Registry]) -> SearchResults:
     )
 
 
+def creatable_organizations(user) -> list[Organization]:
+    """List the organizations in which the user may create registries (org admins and members)."""
+    return list(
+        Organization.objects.filter(
+            memberships__user=user, memberships__role__in=[OrgRole.ADMIN, OrgRole.MEMBER]
+        ).order_by("name")
+    )
+
+
 def home_context(user, query: str) -> dict:
     registries = visible_registries(user)
     organizations = {registry.organization_id: registry.organization for registry in registries}
@@ -291,6 +386,7 @@ def home_context(user, query: str) -> dict:
     return {
         "registries": registries,
         "organization": only_organization,
+        "creatable_organizations": creatable_organizations(user),
         "results": search(user, query, registries) if query else None,
         "search_limit": SEARCH_LIMIT,
     }
@@ -355,6 +451,7 @@ def registry_context(user, registry: Registry, filters: dict) -> dict:
         "previous_url": previous_url,
         "link_target": format_path(registry.organization.name, registry.name, ""),
         "link_type": registry.accepted_types[0] if registry.accepted_types else "model",
+        "role": user_role(registry),
     }
 
 

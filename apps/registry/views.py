@@ -9,26 +9,22 @@ An htmx request gets only the partial it swaps in; the same partials make up the
 which every request without JavaScript gets instead (a plain POST ends in a redirect).
 """
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
-from django.utils.cache import patch_vary_headers
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.http import FileResponse, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
-from apps.core.exceptions import WritePaused
-from apps.registry import pages, services
+from apps.registry import files, pages, services
 from apps.registry.forms import (
     AliasForm,
+    CollectionCreateForm,
     CollectionFilterForm,
+    ConfirmNameForm,
     DescriptionForm,
     RemoveAliasForm,
     SearchForm,
@@ -38,35 +34,29 @@ from apps.registry.forms import (
 from apps.registry.models import Collection, CollectionLink
 from apps.registry.paths import PathError, parse_path, registry_prefix
 from apps.registry.resolve import PathNotFound, resolve_registry_path
+from apps.registry.responses import (
+    STATUS_PARTIAL,
+    Outcome,
+    attempt,
+    failure,
+    finish,
+    redirect_to,
+    render_fragments,
+    render_page,
+    safe_next,
+)
+from apps.registry.roles import Role
 
 LEGACY_PATH_MESSAGE = (
     "Legacy paths (TEAM/model-registry/NAME:VERSION) are not available. Use the registry "
     "path instead: ORG/{prefix}REGISTRY/COLLECTION:VERSION."
 )
 
-STATUS_PARTIAL = "registry/partials/status.html"
 HISTORY_PARTIAL = "registry/partials/collection_history.html"
 VERSIONS_PARTIAL = "registry/partials/collection_versions.html"
 
 
 # Reading ------------------------------------------------------------------------------------
-
-
-def _render_page(
-    request: HttpRequest, template: str, partial: str, context: dict, status: int = 200
-) -> HttpResponse:
-    """Render the partial for an htmx request and the full page otherwise.
-
-    A history restore (the back button after htmx pushed a URL, with the page no longer in
-    htmx's cache) needs the full page although it comes with HX-Request.
-    """
-    if request.htmx and not request.htmx.history_restore_request:
-        response = render(request, partial, context, status=status)
-    else:
-        response = render(request, template, context, status=status)
-    # The same URL returns a partial or a page, so caches must key on the header.
-    patch_vary_headers(response, ["HX-Request"])
-    return response
 
 
 @login_required
@@ -77,7 +67,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
     context = pages.home_context(request.user, query)
     context["search_form"] = form
-    return _render_page(
+    return render_page(
         request, "registry/home.html", "registry/partials/search_results.html", context
     )
 
@@ -85,13 +75,13 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def registry_detail(request: HttpRequest, org: str, registry: str) -> HttpResponse:
-    registry_obj = pages.get_registry(request.user, org, registry)
+    registry_obj = pages.get_registry_with_access(request.user, org, registry)
 
     form = CollectionFilterForm(request.GET)
 
     context = pages.registry_context(request.user, registry_obj, form.filters())
     context["filter_form"] = form
-    return _render_page(
+    return render_page(
         request,
         "registry/registry_detail.html",
         "registry/partials/collection_list.html",
@@ -115,7 +105,7 @@ def collection_detail(
         after=after,
         before=before,
     )
-    return _render_page(request, "registry/collection_detail.html", VERSIONS_PARTIAL, context)
+    return render_page(request, "registry/collection_detail.html", VERSIONS_PARTIAL, context)
 
 
 @login_required
@@ -127,6 +117,29 @@ def version_detail(
 
     context = pages.version_context(request.user, link, can_change=link.user_can_change)
     return render(request, "registry/version_detail.html", context)
+
+
+@login_required
+@require_GET
+def download_version_file(
+    request: HttpRequest, org: str, registry: str, collection: str, index: int, file_id: int
+) -> HttpResponse:
+    """Send one file of a linked version, to those who may download it (Viewer and above)."""
+    link = pages.get_link(request.user, org, registry, collection, index)
+    entry = get_object_or_404(link.version.files, pk=file_id)
+
+    files.require_download(request.user, link.version)
+    try:
+        content = files.open_file(entry)
+    except FileNotFoundError:
+        return _not_found(
+            request,
+            f"The file '{entry.path}' of v{index} has not been uploaded yet, so there is "
+            f"nothing to download.",
+        )
+
+    filename = entry.path.rsplit("/", 1)[-1]
+    return FileResponse(content, as_attachment=True, filename=filename)
 
 
 def _not_found(request: HttpRequest, message: str) -> HttpResponse:
@@ -167,73 +180,6 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 # Editing ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """The result of an edit as an HTTP status: 200 done, 422 invalid input, 423 write pause."""
-
-    status: int
-    retry_after: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == 200
-
-
-def _attempt(form, call: Callable[[dict], object]) -> Outcome:
-    """Run one service call with the form's cleaned data; record a rejection on the form."""
-    if not form.is_valid():
-        return Outcome(422)
-    try:
-        call(form.cleaned_data)
-    except ValidationError as error:
-        form.add_error(None, error.messages)
-        return Outcome(422)
-    except WritePaused as error:
-        form.add_error(None, error.message)
-        return Outcome(423, retry_after=error.retry_after)
-    return Outcome(200)
-
-
-def _safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next", "")
-    if target.startswith("/") and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
-
-
-def _failure(form, section: str, row: int | None = None) -> dict:
-    """Template context that shows a rejected form's messages and input in its section.
-
-    `row` is the version index of a row of the collection page whose form was rejected.
-    """
-    errors = [message for field_errors in form.errors.values() for message in field_errors]
-    value = form.data.get("name", form.data.get("text", ""))
-    return {
-        "failed_section": section,
-        "failed_row": row,
-        "failed_errors": errors,
-        "failed_value": value,
-    }
-
-
-def _render_fragments(
-    request: HttpRequest, partial: str, out_of_band: Iterable[str], context: dict, status: int
-) -> HttpResponse:
-    """Render the swap target's partial followed by partials that htmx swaps out of band."""
-    html = render_to_string(partial, context, request)
-    oob_context = {**context, "oob": True}
-    html += "".join(render_to_string(name, oob_context, request) for name in out_of_band)
-    return HttpResponse(html, status=status)
-
-
-def _finish(response: HttpResponse, outcome: Outcome) -> HttpResponse:
-    if outcome.retry_after is not None:
-        response["Retry-After"] = str(outcome.retry_after)
-    return response
-
-
 def _respond_to_collection_edit(
     request: HttpRequest,
     collection: Collection,
@@ -246,7 +192,7 @@ def _respond_to_collection_edit(
     row: int | None = None,
 ) -> HttpResponse:
     """Redirect after a plain POST that worked; otherwise re-render with the outcome."""
-    next_url = _safe_next(request, default=pages.collection_url(collection))
+    next_url = safe_next(request, default=pages.collection_url(collection))
     if outcome.ok:
         messages.success(request, success)
         if not request.htmx:
@@ -263,17 +209,17 @@ def _respond_to_collection_edit(
         before=before,
     )
     if not outcome.ok:
-        context.update(_failure(form, section, row))
+        context.update(failure(form, section, row))
 
     if request.htmx:
-        response = _render_fragments(
+        response = render_fragments(
             request, partial, [HISTORY_PARTIAL, STATUS_PARTIAL], context, status=outcome.status
         )
     else:
         # Without JavaScript a rejected edit shows the page again with the message.
         status = 200 if outcome.status == 422 else outcome.status
         response = render(request, "registry/collection_detail.html", context, status=status)
-    return _finish(response, outcome)
+    return finish(response, outcome)
 
 
 def _respond_to_version_edit(
@@ -308,16 +254,16 @@ def _respond_to_version_edit(
     link = pages.link_queryset(request.user).get(pk=link.pk)
     context = pages.version_context(request.user, link, can_change=link.user_can_change)
     if not outcome.ok:
-        context.update(_failure(form, section))
+        context.update(failure(form, section))
 
     if request.htmx:
-        response = _render_fragments(
+        response = render_fragments(
             request, partial, [STATUS_PARTIAL], context, status=outcome.status
         )
     else:
         status = 200 if outcome.status == 422 else outcome.status
         response = render(request, "registry/version_detail.html", context, status=status)
-    return _finish(response, outcome)
+    return finish(response, outcome)
 
 
 @login_required
@@ -329,7 +275,7 @@ def edit_collection_description(
 
     form = DescriptionForm(request.POST)
 
-    outcome = _attempt(
+    outcome = attempt(
         form,
         lambda data: services.edit_description(
             target=collection_obj, text=data["text"], actor=request.user
@@ -356,7 +302,7 @@ def add_collection_tag(
 
     form = TagForm(request.POST)
 
-    outcome = _attempt(
+    outcome = attempt(
         form,
         lambda data: services.add_tag(target=collection_obj, name=data["name"], actor=request.user),
     )
@@ -381,7 +327,7 @@ def remove_collection_tag(
 
     form = TagForm(request.POST)
 
-    outcome = _attempt(
+    outcome = attempt(
         form,
         lambda data: services.remove_tag(
             target=collection_obj, name=data["name"], actor=request.user
@@ -408,7 +354,7 @@ def set_version_alias(
 
     form = AliasForm(request.POST)
 
-    outcome = _attempt(
+    outcome = attempt(
         form, lambda data: services.set_alias(link=link, name=data["name"], actor=request.user)
     )
 
@@ -432,7 +378,7 @@ def remove_version_alias(
 
     form = RemoveAliasForm(request.POST, link=link)
 
-    outcome = _attempt(
+    outcome = attempt(
         form,
         lambda data: services.remove_alias(
             collection=link.collection, name=data["name"], actor=request.user
@@ -459,7 +405,7 @@ def add_version_tag(
 
     form = TagForm(request.POST)
 
-    outcome = _attempt(
+    outcome = attempt(
         form, lambda data: services.add_tag(target=link, name=data["name"], actor=request.user)
     )
 
@@ -483,7 +429,7 @@ def remove_version_tag(
 
     form = TagForm(request.POST)
 
-    outcome = _attempt(
+    outcome = attempt(
         form, lambda data: services.remove_tag(target=link, name=data["name"], actor=request.user)
     )
 
@@ -507,7 +453,7 @@ def edit_version_description(
 
     form = DescriptionForm(request.POST)
 
-    outcome = _attempt(
+    outcome = attempt(
         form,
         lambda data: services.edit_description(target=link, text=data["text"], actor=request.user),
     )
@@ -520,4 +466,116 @@ def edit_version_description(
         partial="registry/partials/version_description.html",
         section="version-description",
         success=f"Saved the description of v{index}.",
+    )
+
+
+# Creating and deleting collections, unlinking versions --------------------------------------
+
+
+@login_required
+@require_POST
+def create_collection(request: HttpRequest, org: str, registry: str) -> HttpResponse:
+    registry_obj = pages.get_registry_with_access(request.user, org, registry)
+    pages.require_role(registry_obj, Role.MEMBER, "Creating a collection")
+
+    form = CollectionCreateForm(request.POST)
+
+    created: list[Collection] = []
+    outcome = attempt(
+        form,
+        lambda data: created.append(
+            services.create_collection(
+                registry=registry_obj,
+                name=data["name"],
+                type=data["type"],
+                description=data["description"],
+                actor=request.user,
+            )
+        ),
+    )
+
+    if outcome.ok:
+        messages.success(request, f"Created the collection “{created[0].name}”.")
+        return redirect_to(request, pages.collection_url(created[0]))
+    context = pages.registry_context(request.user, registry_obj, {})
+    context["filter_form"] = CollectionFilterForm()
+    context.update(failure(form, "collection-create"))
+    if request.htmx:
+        response = render_fragments(
+            request,
+            "registry/partials/collection_create.html",
+            [STATUS_PARTIAL],
+            context,
+            status=outcome.status,
+        )
+    else:
+        status = 200 if outcome.status == 422 else outcome.status
+        response = render(request, "registry/registry_detail.html", context, status=status)
+    return finish(response, outcome)
+
+
+@login_required
+@require_POST
+def delete_collection(
+    request: HttpRequest, org: str, registry: str, collection: str
+) -> HttpResponse:
+    collection_obj = pages.get_collection(request.user, org, registry, collection)
+    if not collection_obj.user_can_change:
+        raise pages.denied(collection_obj.registry, Role.MEMBER, "Deleting a collection")
+
+    form = ConfirmNameForm(request.POST)
+
+    outcome = attempt(
+        form,
+        lambda data: services.delete_collection(
+            collection=collection_obj, confirm_name=data["confirm_name"], actor=request.user
+        ),
+    )
+
+    if outcome.ok:
+        messages.success(
+            request,
+            f"Deleted the collection “{collection_obj.name}”. Its source versions stay in "
+            f"their projects.",
+        )
+        return redirect_to(request, pages.registry_url(collection_obj.registry))
+    return _respond_to_collection_edit(
+        request,
+        collection_obj,
+        form,
+        outcome,
+        partial="registry/partials/collection_delete.html",
+        section="collection-delete",
+        success="",
+    )
+
+
+@login_required
+@require_POST
+def unlink_version(
+    request: HttpRequest, org: str, registry: str, collection: str, index: int
+) -> HttpResponse:
+    link = pages.get_link(request.user, org, registry, collection, index)
+    if not link.user_can_change:
+        raise pages.denied(link.collection.registry, Role.MEMBER, "Unlinking a version")
+
+    form = forms.Form(request.POST)
+
+    outcome = attempt(form, lambda data: services.unlink_version(link=link, actor=request.user))
+
+    if outcome.ok:
+        messages.success(
+            request,
+            f"Unlinked v{index} from “{link.collection.name}”. The source version stays in "
+            f"its project, and v{index} will not be used again.",
+        )
+        return redirect_to(request, pages.collection_url(link.collection))
+    return _respond_to_version_edit(
+        request,
+        link,
+        form,
+        outcome,
+        partial="registry/partials/version_unlink.html",
+        section="version-unlink",
+        success="",
     )

@@ -98,4 +98,39 @@ def event_summary(event: AuditEvent) -> str:
         return f"reserved the numbers up to {_version(data.get('index'))}, so they stay unused"
     if action == "collection.created":
         return "created the collection"
+    return _registry_event_summary(event, data)
+
+
+def _role_label(slug) -> str:
+    return slug.replace("_", " ").title() if isinstance(slug, str) else "a role"
+
+
+def _registry_event_summary(event: AuditEvent, data: dict) -> str:
+    """One line of a registry's activity for the events of its settings and members."""
+    action = event.action
+    if action == "registry.created":
+        return f"created the registry with {data.get('visibility', 'its')} visibility"
+    if action == "registry.updated":
+        return f"edited the registry's {', '.join(data.get('fields', [])) or 'settings'}"
+    if action == "registry.visibility_changed":
+        return f"switched the visibility to {data.get('to')}"
+    if action == "registry.owner_changed":
+        return f"made {data.get('owner')} the owner"
+    if action == "registry.deleted":
+        return "deleted the registry"
+    if action == "member.added":
+        return f"added {data.get('member')} with the {_role_label(data.get('role'))} role"
+    if action == "member.role_changed":
+        return (
+            f"changed the role of {data.get('member')} from {_role_label(data.get('from'))} "
+            f"to {_role_label(data.get('to'))}"
+        )
+    if action == "member.removed":
+        return f"removed {data.get('member')}"
+    if action == "protected_alias.added":
+        return f"protected the alias {data.get('alias')}"
+    if action == "protected_alias.removed":
+        return f"stopped protecting the alias {data.get('alias')}"
+    if action == "collection.deleted":
+        return "deleted the collection"
     return f"{action.replace('.', ' ').replace('_', ' ')}: {event.target}"
