@@ -9,6 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 
 from apps.api.authentication import ApiKeyAuthentication
 from apps.api.pagination import CursorPagination
+from apps.api.serializers.common import MAX_ID
 from apps.api.throttling import AnonymousRateThrottle, ApiKeyRateThrottle
 from apps.orgs.models import Organization, Team
 from apps.registry.models import (
@@ -21,9 +22,6 @@ from apps.registry.models import (
     Star,
 )
 from apps.registry.roles import Role, role_from_codenames
-
-# Database integers are 64-bit signed; a larger number in a URL names nothing.
-MAX_ID = 2**63 - 1
 
 
 class SortFilter(filters.OrderingFilter):

@@ -435,3 +435,31 @@ def test_docs_page_uses_installed_assets(client):
         directive.strip().split(" ", 1) for directive in page["Content-Security-Policy"].split(";")
     )
     assert policy["script-src"] == "'self'"
+
+
+def test_numbers_beyond_64_bits_are_rejected(world, client):
+    url = BASE + "secret-models/collections/fraud-detector/"
+    huge = 2**64
+
+    link = _send(client, world, "post", url + "versions/", {"version_id": huge}, "member")
+    alias = _send(client, world, "put", url + "aliases/staging/", {"index": huge}, "member")
+    path = _get(client, world, url + f"versions/{huge}/")
+
+    assert link.status_code == 400
+    assert link.json()["error"]["field"] == "version_id"
+    assert alias.status_code == 400
+    assert alias.json()["error"]["field"] == "index"
+    assert path.status_code == 404
+
+
+@pytest.mark.parametrize("text", ["nul\\u0000", "lone\\ud800"], ids=["nul", "surrogate"])
+def test_metadata_with_unstorable_text_is_400(world, client, text):
+    response = client.post(
+        "/api/v1/orgs/acme/teams/ml-team/projects/fraud/artifacts/spare-model/versions/",
+        data='{"type": "model", "metadata": {"note": "' + text + '"}}',
+        content_type="application/json",
+        headers=world.headers("team_member"),
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "metadata"

@@ -150,21 +150,24 @@ class ArtifactVersionCreateSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 f"The metadata has {len(value)} top-level keys; the limit is {MAX_METADATA_KEYS}."
             )
-        if _contains_nul(value):
-            # PostgreSQL cannot store U+0000 in a JSON value.
+        if _has_unstorable_text(value):
+            # PostgreSQL's JSON type rejects U+0000 and unpaired surrogates.
             raise serializers.ValidationError(
-                "The metadata contains the character U+0000, which cannot be stored; remove it."
+                "The metadata contains U+0000 or an unpaired surrogate (U+D800 to U+DFFF), "
+                "which cannot be stored; remove it."
             )
         return value
 
 
-def _contains_nul(value) -> bool:
+def _has_unstorable_text(value) -> bool:
     if isinstance(value, str):
-        return "\x00" in value
+        return any(character == "\x00" or "\ud800" <= character <= "\udfff" for character in value)
     if isinstance(value, dict):
-        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
+        return any(
+            _has_unstorable_text(key) or _has_unstorable_text(item) for key, item in value.items()
+        )
     if isinstance(value, list):
-        return any(_contains_nul(item) for item in value)
+        return any(_has_unstorable_text(item) for item in value)
     return False
 
 

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.api.serializers.common import AliasListField, TagListField, name_field
+from apps.api.serializers.common import MAX_ID, AliasListField, TagListField, name_field
 from apps.core.validators import validate_alias, validate_name
 from apps.registry.models import Collection, CollectionLink
 from apps.registry.paths import format_path
@@ -142,7 +142,7 @@ class LinkDetailSerializer(LinkSerializer):
 class LinkCreateSerializer(serializers.Serializer):
     """Link an existing source version, named by its id or by its source path."""
 
-    version_id = serializers.IntegerField(required=False, min_value=1)
+    version_id = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     source_path = serializers.CharField(
         required=False,
         max_length=600,
@@ -160,7 +160,9 @@ class LinkCreateSerializer(serializers.Serializer):
 
 
 class AliasSetSerializer(serializers.Serializer):
-    index = serializers.IntegerField(min_value=0, help_text="The index N of the version vN.")
+    index = serializers.IntegerField(
+        min_value=0, max_value=MAX_ID, help_text="The index N of the version vN."
+    )
 
 
 class AliasNameSerializer(serializers.Serializer):

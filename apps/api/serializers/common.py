@@ -5,6 +5,9 @@ from rest_framework import serializers
 
 from apps.core.validators import validate_alias, validate_tag
 
+# Database integers are 64-bit signed; a larger number names nothing.
+MAX_ID = 2**63 - 1
+
 
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="A stable, machine-readable error code.")
