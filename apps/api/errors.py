@@ -13,6 +13,7 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.urls import resolve
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -85,7 +86,17 @@ def handle_exception(exc, context) -> Response | None:
         message = str(exc) or "Not found."
         return Response(error_body("not_found", message), status=status.HTTP_404_NOT_FOUND)
     if not isinstance(exc, exceptions.APIException):
-        return None
+        set_rollback()
+        request = context.get("request")
+        logger.exception(
+            "Unhandled error in %s %s",
+            getattr(request, "method", "?"),
+            getattr(request, "path", "?"),
+        )
+        return Response(
+            error_body("server_error", "The server failed to handle the request; try again later."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
 
     set_rollback()
     if isinstance(exc, exceptions.AuthenticationFailed | exceptions.NotAuthenticated):
@@ -106,7 +117,9 @@ def handle_exception(exc, context) -> Response | None:
 
 def not_found_view(request, *args, **kwargs) -> JsonResponse:
     """Return the JSON 404 for an address under /api/v1/ that matches no endpoint."""
-    return JsonResponse(
-        error_body("not_found", f"No API endpoint matches '{request.path}'; see /api/v1/docs/."),
-        status=404,
-    )
+    message = f"No API endpoint matches '{request.path}'; see /api/v1/docs/."
+    if not request.path.endswith("/"):
+        match = resolve(f"{request.path}/")
+        if match.func is not not_found_view:
+            message = f"No API endpoint matches '{request.path}'; did you mean '{request.path}/'?"
+    return JsonResponse(error_body("not_found", message), status=404)

@@ -396,6 +396,26 @@ def test_unknown_endpoint_is_json_404(world, client):
     assert response.json()["error"]["code"] == "not_found"
 
 
+def test_missing_trailing_slash_is_named(world, client):
+    response = _get(client, world, "/api/v1/resolve?path=model/x")
+    assert response.status_code == 404
+    assert "did you mean '/api/v1/resolve/'?" in response.json()["error"]["message"]
+
+
+def test_unexpected_error_keeps_error_shape(world, client, monkeypatch):
+    from apps.api.views import account
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(account.MeViewSet, "retrieve", broken)
+    response = _get(client, world, "/api/v1/me/")
+
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "server_error"
+    assert "boom" not in response.content.decode()
+
+
 def test_schema_describes_every_operation(client):
     response = client.get("/api/v1/schema/?format=json")
     schema = response.json()

@@ -4,6 +4,7 @@ import django_filters
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -453,7 +454,7 @@ class AuditEventFilter(django_filters.FilterSet):
 
 class RegistryActivityViewSet(ApiViewSet):
     filterset_class = AuditEventFilter
-    filter_backends = [ApiViewSet.filter_backends[0]]
+    filter_backends = [DjangoFilterBackend]
     serializer_class = AuditEventSerializer
 
     def get_queryset(self):
