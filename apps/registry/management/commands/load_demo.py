@@ -2,6 +2,7 @@
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -9,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.utils import timezone
 
 from apps.orgs import services as org_services
 from apps.orgs.models import (
@@ -91,6 +93,7 @@ class Command(BaseCommand):
             self._grant_teams(organization, teams.values(), users["admin"])
         self._import_sample(organization, teams["fraud-team"], users["admin"])
         self._fill_legacy_registries(teams, users["dave"])
+        self._schedule_migration(teams["nlp-team"], users["support"])
         self._print_accounts()
 
     def _organization(self) -> Organization:
@@ -190,6 +193,21 @@ class Command(BaseCommand):
             self.stdout.write(f"  skipped {skipped}")
         if report.stopped_by:
             self.stdout.write(f"  stopped early: {report.stopped_by}")
+
+    def _schedule_migration(self, team: Team, support) -> None:
+        """Plan the team's migration five weeks ahead, once: any earlier plan is kept."""
+        # The migration app sits above this one, so it is imported only here.
+        from apps.migration.models import MigrationPlan
+        from apps.migration.services import schedule_migration
+
+        if MigrationPlan.objects.filter(team=team).exists():
+            return
+        start = (timezone.now() + timedelta(weeks=5)).replace(minute=0, second=0, microsecond=0)
+        plan = schedule_migration(team=team, window_start=start, actor=support)
+        self.stdout.write(
+            f"Scheduled the migration of {team.name} to the registry '{plan.target_name}' "
+            f"for {plan.window_start:%Y-%m-%d %H:%M} UTC."
+        )
 
     def _print_accounts(self) -> None:
         port = os.environ.get("PORT") or "8000"
