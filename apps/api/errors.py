@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.urls import resolve
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -115,8 +116,13 @@ def handle_exception(exc, context) -> Response | None:
     return Response(error_body(code, message, field), status=exc.status_code, headers=headers)
 
 
+@csrf_exempt
 def not_found_view(request, *args, **kwargs) -> JsonResponse:
-    """Return the JSON 404 for an address under /api/v1/ that matches no endpoint."""
+    """Return the JSON 404 for an address under /api/v1/ that matches no endpoint.
+
+    It is exempt from the CSRF check, which would otherwise answer a cookie-less DELETE to a
+    wrong address with Django's HTML 403 page. It changes nothing, so there is nothing to forge.
+    """
     message = f"No API endpoint matches '{request.path}'; see /api/v1/docs/."
     if not request.path.endswith("/"):
         match = resolve(f"{request.path}/")

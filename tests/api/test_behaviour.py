@@ -483,3 +483,12 @@ def test_metadata_with_unstorable_text_is_400(world, client, text):
 
     assert response.status_code == 400
     assert response.json()["error"]["field"] == "metadata"
+
+
+def test_write_to_unknown_endpoint_is_json_404(world):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.delete("/api/v1/orgs/acme/registries/x/collections/y/versions/-3/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
