@@ -6,7 +6,7 @@ PORT ?= 8000
 # The demo runs with DEBUG on so it needs no SECRET_KEY; production sets its own environment.
 DEMO_ENV := DEBUG=1
 
-.PHONY: run test test-sqlite test-postgres lint bench clean
+.PHONY: run test test-sqlite test-postgres test-sdk-old lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,7 @@ test: $(VENV)/.installed lint
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py makemigrations --check --dry-run
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
+	@if [ "$$REQUIRE_SERVICES" = "1" ]; then $(MAKE) test-sdk-old; else echo "Skipped test-sdk-old (the SDK tests with wandb $(SDK_OLD_VERSION)); run 'make test-sdk-old', as CI does with REQUIRE_SERVICES=1."; fi
 
 test-sqlite: $(VENV)/.installed
 	$(PY) -m pytest
@@ -37,8 +38,23 @@ test-sqlite: $(VENV)/.installed
 test-postgres: $(VENV)/.installed
 	$(PY) tests/run_postgres.py
 
+# The fetch, download and legacy-path tests of tests/sdk again, with an older wandb release
+# (0.22.3, the last 0.22) installed in a virtualenv of its own, as migrated teams may run it.
+SDK_OLD_VERSION := 0.22.3
+SDK_OLD_VENV := .venv-sdk-old
+
+$(SDK_OLD_VENV)/.installed-$(SDK_OLD_VERSION):
+	rm -rf $(SDK_OLD_VENV)
+	$(PYTHON) -m venv $(SDK_OLD_VENV)
+	$(SDK_OLD_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SDK_OLD_VENV)/bin/python -m pip install --quiet "wandb==$(SDK_OLD_VERSION)"
+	touch $@
+
+test-sdk-old: $(VENV)/.installed $(SDK_OLD_VENV)/.installed-$(SDK_OLD_VERSION)
+	SDK_PYTHON=$(SDK_OLD_VENV)/bin/python $(PY) -m pytest -m sdk_old tests/sdk
+
 bench: $(VENV)/.installed
 	$(PY) bench/pages.py
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles
+	rm -rf $(VENV) $(SDK_OLD_VENV) db.sqlite3 staticfiles

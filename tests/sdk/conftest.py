@@ -42,6 +42,8 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
+from django.db import transaction
+from django.test import override_settings
 from django.utils import timezone
 
 from apps.legacy import services as legacy_services
@@ -70,7 +72,8 @@ DEAD_PROXY = "http://127.0.0.1:9"
 
 
 def sdk_python() -> str:
-    return os.environ.get(SDK_PYTHON_VARIABLE) or sys.executable
+    # abspath, not resolve(): a virtualenv's python is a symlink that must stay in the venv.
+    return os.path.abspath(os.environ.get(SDK_PYTHON_VARIABLE) or sys.executable)
 
 
 def installed_sdk_version(python: str) -> str | None:
@@ -388,33 +391,46 @@ def migrate_nlp_team(world: World) -> Registry:
     return plan.target_registry
 
 
-def _prepare(settings, tmp_path) -> None:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "artifacts": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "storage")},
+def _test_settings(storage_root: Path, base: dict) -> dict:
+    return {
+        "STORAGES": {
+            **base["STORAGES"],
+            "artifacts": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": str(storage_root)},
+            },
         },
+        # The migration's copy runs in the test's thread, where the test can wait for it.
+        "MIGRATION_EAGER_THREAD": False,
+        # One SDK download fetches a manifest and each file from the same address.
+        "API_THROTTLE_RATES": {scope: "10000/min" for scope in base["API_THROTTLE_RATES"]},
     }
-    # The migration's copy runs in this thread, where the test can wait for it.
-    settings.MIGRATION_EAGER_THREAD = False
-    # One SDK download fetches a manifest and each file from the same address.
-    settings.API_THROTTLE_RATES = {scope: "10000/min" for scope in settings.API_THROTTLE_RATES}
-    cache.clear()
 
 
 @pytest.fixture
 def world(transactional_db, live_server, settings, tmp_path) -> World:
     """The world, committed, for the SDK's requests to the live server."""
-    _prepare(settings, tmp_path)
+    base = {"STORAGES": settings.STORAGES, "API_THROTTLE_RATES": settings.API_THROTTLE_RATES}
+    for name, value in _test_settings(tmp_path / "storage", base).items():
+        setattr(settings, name, value)
+    cache.clear()
     return build_world()
 
 
-@pytest.fixture
-def graph_world(db, settings, tmp_path) -> World:
-    """The same world inside the test's transaction, for requests of the test client."""
-    _prepare(settings, tmp_path)
-    return build_world()
+@pytest.fixture(scope="module")
+def graph_world(django_db_setup, django_db_blocker, tmp_path_factory) -> World:
+    """The world for the test client, built once per module and rolled back after it.
+
+    Each test runs in a transaction of its own inside this one, so its writes go away too.
+    """
+    from django.conf import settings
+
+    base = {"STORAGES": settings.STORAGES, "API_THROTTLE_RATES": settings.API_THROTTLE_RATES}
+    overrides = _test_settings(tmp_path_factory.mktemp("storage"), base)
+    with django_db_blocker.unblock(), override_settings(**overrides), transaction.atomic():
+        cache.clear()
+        yield build_world()
+        transaction.set_rollback(True)
 
 
 def basic_auth(key: str) -> str:

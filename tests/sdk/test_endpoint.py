@@ -17,6 +17,8 @@ from apps.registry import services
 from apps.registry.models import Registry
 from tests.sdk.conftest import basic_auth
 
+pytestmark = pytest.mark.django_db
+
 VERSIONS = """
 query Versions($registry: JSONString, $collection: JSONString, $filter: JSONString) {
   organization(name: "acme") {

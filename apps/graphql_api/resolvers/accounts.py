@@ -20,6 +20,12 @@ SERVER_FEATURES = (
     "ARTIFACT_MEMBERSHIP_IN_LINK_ARTIFACT_RESPONSE",
     # FileConnection.totalCount.
     "TOTAL_COUNT_IN_FILE_CONNECTION",
+    # Project.artifactCollectionMembership; older SDKs (0.22) fetch by membership only
+    # when it is advertised, and only then follow a migrated legacy path.
+    "PROJECT_ARTIFACT_COLLECTION_MEMBERSHIP",
+    # ArtifactCollectionMembership.files; older SDKs (0.22) list a version's files through
+    # its membership only when it is advertised.
+    "ARTIFACT_COLLECTION_MEMBERSHIP_FILES",
 )
 
 query = QueryType()
