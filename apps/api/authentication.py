@@ -24,7 +24,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             ) from None
         key = authenticate_api_key(raw)
         if key is None:
-            # The same message for a revoked, unknown or malformed key tells an attacker nothing.
+            # One message for revoked, unknown and malformed keys reveals nothing to an attacker.
             raise exceptions.AuthenticationFailed(
                 "The API key is invalid or revoked; create a new one under /api/v1/me/api-keys/."
             )

@@ -120,7 +120,7 @@ def handle_exception(exc, context) -> Response | None:
 def not_found_view(request, *args, **kwargs) -> JsonResponse:
     """Return the JSON 404 for an address under /api/v1/ that matches no endpoint.
 
-    It is exempt from the CSRF check, which would otherwise answer a cookie-less DELETE to a
+    It is exempt from the CSRF check, which would otherwise reject a cookie-less DELETE to a
     wrong address with Django's HTML 403 page. It changes nothing, so there is nothing to forge.
     """
     message = f"No API endpoint matches '{request.path}'; see /api/v1/docs/."

@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--name",
             default="command line",
-            help="A label that says where the key is used (default: 'command line').",
+            help="A label for where the key is used (default: 'command line').",
         )
 
     def handle(self, *args, username: str, name: str, **options) -> None:
