@@ -448,3 +448,109 @@ def test_link_during_write_pause_fails_with_its_message(client, graph_world):
     assert error["extensions"]["code"] == "WRITE_PAUSED"
     assert error["extensions"]["retryAfter"] >= 30
     assert not graph_world.collections["fraud-detector"].links.filter(version=version).exists()
+
+
+# The queries the SDK sends from runs: entities, ArtifactByID, ArtifactType ------------------
+
+
+def test_entities_of_viewer_team_and_organization(client, graph_world):
+    query = """
+    query ($name: String!) {
+      viewer { entity username teams { edges { node { name } } } }
+      entity(name: $name) {
+        entityType
+        organization { name orgEntity { name } }
+        user { organizations { name orgEntity { name } } }
+      }
+    }
+    """
+    _, team = post(client, graph_world.keys["mike"], query, {"name": "fraud-team"})
+    _, user = post(client, graph_world.keys["mike"], query, {"name": "mike"})
+    _, organization = post(client, graph_world.keys["mike"], query, {"name": "acme"})
+    _, foreign = post(client, graph_world.keys["mike"], query, {"name": "globex"})
+
+    assert team["data"]["viewer"] == {
+        "entity": "mike",
+        "username": "mike",
+        "teams": {"edges": [{"node": {"name": "fraud-team"}}]},
+    }
+    acme = {"name": "acme", "orgEntity": {"name": "acme"}}
+    assert team["data"]["entity"] == {"entityType": "team", "organization": acme, "user": None}
+    assert user["data"]["entity"] == {
+        "entityType": "user",
+        "organization": None,
+        "user": {"organizations": [acme]},
+    }
+    assert organization["data"]["entity"]["entityType"] == "organization"
+    assert foreign["data"]["entity"] is None
+
+
+ARTIFACT_BY_ID = """
+query ($id: ID!, $includeAliases: Boolean = true) {
+  artifact(id: $id) {
+    versionIndex
+    artifactSequence { name project { name entity { name } } }
+    aliases @include(if: $includeAliases) {
+      alias
+      artifactCollection { __typename name project { name entity { name } } }
+    }
+  }
+}
+"""
+
+
+def test_artifact_by_id_lists_aliases_of_visible_memberships(client, graph_world):
+    champion = graph_world.versions["fraud-detector v1"]
+    _, body = post(
+        client, graph_world.keys["mike"], ARTIFACT_BY_ID, {"id": encode_id("Artifact", champion.pk)}
+    )
+
+    artifact = body["data"]["artifact"]
+    assert artifact["versionIndex"] == 1
+    assert artifact["artifactSequence"] == {
+        "name": "fraud-detector",
+        "project": {"name": "fraud", "entity": {"name": "fraud-team"}},
+    }
+    found = sorted(
+        (
+            alias["artifactCollection"]["project"]["entity"]["name"],
+            alias["artifactCollection"]["project"]["name"],
+            alias["artifactCollection"]["__typename"],
+            alias["alias"],
+        )
+        for alias in artifact["aliases"]
+    )
+    assert found == [
+        ("acme", "wandb-registry-model", "ArtifactPortfolio", "champion"),
+        ("acme", "wandb-registry-model", "ArtifactPortfolio", "v1"),
+        ("fraud-team", "fraud", "ArtifactSequence", "v1"),
+    ]
+
+
+def test_artifact_by_id_is_null_where_not_visible(client, graph_world):
+    hidden = graph_world.versions["detector v0"]
+    _, body = post(
+        client, graph_world.keys["oscar"], ARTIFACT_BY_ID, {"id": encode_id("Artifact", hidden.pk)}
+    )
+    _, bad = post(client, graph_world.keys["mike"], ARTIFACT_BY_ID, {"id": "not-an-id"})
+
+    assert body == {"data": {"artifact": None}}
+    assert bad["errors"][0]["message"] == (
+        "The id 'not-an-id' is not valid; send an id this server returned."
+    )
+
+
+def test_artifact_type_of_a_logged_artifact(client, graph_world):
+    query = """
+    query ($entity: String, $project: String, $name: String!) {
+      project(name: $project, entityName: $entity) {
+        artifact(name: $name) { artifactType { name } }
+      }
+    }
+    """
+    variables = {"entity": "fraud-team", "project": "fraud", "name": "fraud-detector:latest"}
+    _, member = post(client, graph_world.keys["mike"], query, variables)
+    _, other = post(client, graph_world.keys["vera"], query, variables)
+
+    assert member["data"]["project"]["artifact"] == {"artifactType": {"name": "model"}}
+    assert other == {"data": {"project": None}}
