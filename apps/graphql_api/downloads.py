@@ -9,8 +9,8 @@ manifest is not a stored file: it is written from the manifest entries in the SD
 
 and served from a signed URL of its own, made here the same way: the token names the
 version and the user, expires after ARTIFACT_SIGNED_URL_SECONDS, and the download checks
-again that the user may still see the version. Anyone who sees a version may read its
-manifest, Restricted Viewers included; only the files need the download permission.
+again that the user may still see the version. Anyone who can see a version may read its
+manifest, Restricted Viewers included. Only the files need the download permission.
 """
 
 import hashlib
@@ -27,13 +27,14 @@ from apps.registry.models import ArtifactVersion, ManifestEntry
 
 MANIFEST_SALT = "apps.graphql_api.downloads.manifest"
 STORAGE_POLICY = "wandb-storage-policy-v1"
-# The SDK names files by their md5 in its cache, and this layout matches that.
+# The layout current SDKs write. It only shapes the fallback URL the SDK builds when a
+# signed URL fails, which this server does not serve, so downloads never depend on it.
 STORAGE_LAYOUT = "V2"
 MANIFEST_DIGEST_HEADER = "wandb-artifact-manifest-v1\n"
 
 
 def manifest_entries(version: ArtifactVersion) -> list[ManifestEntry]:
-    """Every file of a version, ordered by path, read once per version instance.
+    """Return every file of a version, ordered by path, read once per version instance.
 
     Uses the prefetched `files` when the caller prefetched them.
     """
@@ -45,12 +46,12 @@ def manifest_entries(version: ArtifactVersion) -> list[ManifestEntry]:
 
 
 def uploaded_entries(version: ArtifactVersion) -> list[ManifestEntry]:
-    """The files of a version whose content has been uploaded, ordered by path."""
+    """Return the files of a version whose content has been uploaded, ordered by path."""
     return [entry for entry in manifest_entries(version) if files.is_uploaded(entry)]
 
 
 def manifest_json(version: ArtifactVersion) -> dict:
-    """The version's manifest in the SDK's format (version 1); only uploaded files appear."""
+    """Build the version's manifest in the SDK's format (version 1) from uploaded files."""
     return {
         "version": 1,
         "storagePolicy": STORAGE_POLICY,
@@ -63,7 +64,7 @@ def manifest_json(version: ArtifactVersion) -> dict:
 
 
 def manifest_digest(version: ArtifactVersion) -> str:
-    """The hex md5 of the manifest that the SDK computes for the same contents."""
+    """Compute the manifest's hex md5 digest the way the SDK does for the same contents."""
     hasher = hashlib.md5(MANIFEST_DIGEST_HEADER.encode())  # noqa: S324 - the SDK's checksum
     for entry in sorted(uploaded_entries(version), key=lambda item: item.path):
         hasher.update(f"{entry.path}:{entry.md5}\n".encode())
@@ -84,7 +85,7 @@ def manifest_url(request, version: ArtifactVersion, user) -> str:
 
 
 def read_manifest_token(token: str) -> ArtifactVersion:
-    """The version a valid, unexpired manifest token names, after checking access again."""
+    """Return the version a valid, unexpired token names, after checking access again."""
     try:
         claims = signing.loads(
             token, salt=MANIFEST_SALT, max_age=settings.ARTIFACT_SIGNED_URL_SECONDS

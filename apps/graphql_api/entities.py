@@ -23,7 +23,7 @@ def user_organizations(user):
 
 
 def find_entity(user, name: str | None) -> EntityNode | None:
-    """The entity named `name` for the user, or None when there is none they may know of."""
+    """Find the entity named `name` for the user, or None where there is none they may see."""
     if not name:
         return None
     organization = user_organizations(user).filter(name__iexact=name).first()
@@ -50,7 +50,7 @@ def find_entity(user, name: str | None) -> EntityNode | None:
 
 
 def find_organization(user, name: str | None) -> Organization | None:
-    """An organization of the user by its name (an organization's entity has the same name)."""
+    """Find an organization of the user by name (its entity has the same name)."""
     if not name:
         return None
     return user_organizations(user).filter(name__iexact=name).first()

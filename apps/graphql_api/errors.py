@@ -2,7 +2,7 @@
 
 Services raise Django's ValidationError and PermissionDenied and the write pause's
 WritePaused; each becomes a GraphQL error with the service's own message and a `code`
-extension. Any other exception is logged and answered with a message that reveals nothing.
+extension. Any other exception is logged and reported with a message that reveals nothing.
 """
 
 import logging

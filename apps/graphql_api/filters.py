@@ -7,8 +7,8 @@ A filter is a JSON object. Each key is a field or a logical operator:
     {"metadata.auc": {"$gte": 0.9}}                  a key inside the version's metadata
     {"$or": [{"alias": "production"}, {"tag": "reviewed"}]}
 
-Keys of one object must all hold (an implicit `$and`). Only the fields of a target's
-allow-list may be used, and only the operators below; anything else raises a GraphQLError
+Keys of one object must all match (an implicit `$and`). Only the fields of a target's
+allow-list may be used, and only the operators below. Anything else raises a GraphQLError
 that names the field or the operator and lists what is allowed.
 
 Field operators: $eq $ne $in $nin $gt $gte $lt $lte $regex $contains $exists $not.
@@ -91,7 +91,7 @@ def _allowed_operators(field: FilterField) -> list[str]:
 
 
 def parse_filter_json(raw) -> dict:
-    """The filter object of a JSONString argument (None and "" mean no filter)."""
+    """Parse the filter object of a JSONString argument (None and "" mean no filter)."""
     if raw is None or raw == "":
         return {}
     if isinstance(raw, str):
@@ -117,7 +117,7 @@ class FilterTranslator:
         self.fields = fields
 
     def apply(self, queryset: QuerySet, raw) -> QuerySet:
-        """`queryset` narrowed by the filter `raw` (a JSON string, a dict or None)."""
+        """Narrow `queryset` by the filter `raw` (a JSON string, a dict or None)."""
         translation = _Translation(self)
         condition = translation.object(parse_filter_json(raw), depth=0)
         if translation.aliases:
@@ -364,7 +364,7 @@ def _datetime(name: str, operand) -> datetime:
 
 
 def version_index(operand) -> int:
-    """A collection index written as vN, N or "N"."""
+    """Read a collection index written as vN, N or "N"."""
     if isinstance(operand, bool):
         raise ValueError("write a version as vN or a whole number.")
     if isinstance(operand, int):

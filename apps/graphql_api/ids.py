@@ -23,7 +23,7 @@ def encode_id(kind: str, *parts: object) -> str:
 
 
 def decode_id(value: str) -> tuple[str, list[str]]:
-    """The kind and parts of an id; raise GraphQLError for a value that is no id of ours."""
+    """Return the kind and parts of an id; raise GraphQLError for a value not made here."""
     try:
         text = base64.b64decode(value.encode("ascii"), validate=True).decode()
     except (binascii.Error, UnicodeError, ValueError):
@@ -37,7 +37,7 @@ def decode_id(value: str) -> tuple[str, list[str]]:
 
 
 def decode_pk(value: str, *kinds: str) -> tuple[str, int] | None:
-    """The kind and database id of an id of one of `kinds`, or None for another kind."""
+    """Return the kind and database id of an id of one of `kinds`, or None otherwise."""
     kind, parts = decode_id(value)
     if kind not in kinds or len(parts) != 1 or not parts[0].isdigit():
         return None

@@ -2,7 +2,7 @@
 
 Every function here starts from a `visible_to(user)` queryset (or the legacy registry's
 member gate) and returns None for what the user may not see, so a hidden registry,
-collection or version answers exactly like a missing one.
+collection or version gets the same response as a missing one.
 """
 
 import re
@@ -40,7 +40,7 @@ def registry_prefix() -> str:
 
 
 def registries_of(user, organization):
-    """The registries of an organization that the user sees, with their path names."""
+    """Return the registries of an organization visible to the user, with path names."""
     return (
         Registry.objects.visible_to(user)
         .filter(organization=organization)
@@ -59,7 +59,7 @@ def split_version(name: str) -> tuple[str, str]:
 
 
 def find_project(user, entity: EntityNode | None, name: str | None):
-    """The project `name` of an entity: a Registry, a team's Project or a LegacyRegistry."""
+    """Find the project `name` of an entity: a Registry, a team's Project or a LegacyRegistry."""
     if entity is None or not name:
         return None
     if entity.kind == EntityKind.ORGANIZATION:
@@ -97,10 +97,10 @@ def is_team_member(user, team) -> bool:
 
 
 def find_collection(user, project, name: str):
-    """The collection `name` in a project, or None.
+    """Find the collection `name` in a project, or return None.
 
-    In a migrated legacy registry a migrated registered model answers with the collection
-    it became, like a legacy path does.
+    In a migrated legacy registry, a migrated registered model resolves to the collection
+    it became, as a legacy path does.
     """
     if isinstance(project, Registry):
         return (
@@ -137,7 +137,7 @@ def find_collection(user, project, name: str):
 
 
 def find_membership(user, project, name: str):
-    """The membership that `COLLECTION:VERSION` names in a project, or None.
+    """Find the membership that `COLLECTION:VERSION` names in a project, or return None.
 
     A legacy path resolves as the legacy resolver does: to the legacy version before the
     team's migration, and to the migrated CollectionLink after it.
@@ -156,7 +156,7 @@ def find_membership(user, project, name: str):
 
 
 def membership_in(user, collection, version: str):
-    """The membership with index vN or alias `version` in a collection, or None."""
+    """Find the membership with index vN or alias `version` in a collection, or None."""
     if isinstance(collection, Collection):
         links = (
             CollectionLink.objects.visible_to(user)
@@ -180,7 +180,7 @@ def membership_in(user, collection, version: str):
 
 
 def sequence_version(user, artifact: Artifact, version: str) -> ArtifactVersion | None:
-    """A version of a logged artifact by vN or `latest`, the only aliases a sequence has."""
+    """Find a version of a logged artifact by vN or `latest`, a sequence's only aliases."""
     versions = ArtifactVersion.objects.visible_to(user).filter(artifact=artifact)
     match = INDEX.match(version)
     if match:

@@ -1,9 +1,9 @@
 """Objects that GraphQL types resolve from where no database row fits one to one.
 
-Most types resolve straight from model instances: a Project is a Registry, a team's
-Project or a LegacyRegistry; an ArtifactCollection is a Collection, a RegisteredModel or
-an Artifact; a membership is a CollectionLink, a LegacyVersion or an ArtifactVersion of its
-own artifact.
+Most types resolve straight from model instances. A Project is a Registry, a team's
+Project or a LegacyRegistry. An ArtifactCollection is a Collection, a RegisteredModel or an
+Artifact. A membership is a CollectionLink, a LegacyVersion, or an ArtifactVersion as a
+member of its own artifact.
 """
 
 from dataclasses import dataclass
@@ -56,7 +56,7 @@ class ArtifactNode:
     """An artifact version, seen through the membership that led to it (if any).
 
     Tags and descriptions are kept on links, so an artifact reached through a link shows
-    that link's; one fetched by id shows its own description and no tags.
+    that link's. An artifact fetched by id shows its own description and no tags.
     """
 
     version: ArtifactVersion

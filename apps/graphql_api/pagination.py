@@ -1,4 +1,8 @@
-"""Relay-style connections over querysets and lists, with opaque offset cursors."""
+"""Relay-style connections over querysets and lists, with opaque offset cursors.
+
+NOTE: a cursor is an offset, so a row added or removed between two page requests shifts
+the later pages by one. The SDK reads each list once, page after page.
+"""
 
 import base64
 import binascii
@@ -6,7 +10,7 @@ import binascii
 from graphql import GraphQLError
 
 DEFAULT_PAGE_SIZE = 50
-# The SDK asks for up to 5000 files per page; larger requests get this many.
+# The SDK requests up to 5000 files per page; a request for more gets this many.
 MAX_PAGE_SIZE = 10_000
 
 
@@ -15,7 +19,7 @@ def encode_cursor(offset: int) -> str:
 
 
 def decode_cursor(cursor: str | None) -> int:
-    """The offset after which a page starts; None means the first page."""
+    """Return the offset at which a page starts; no cursor means the first page."""
     if not cursor:
         return 0
     try:
@@ -39,7 +43,7 @@ def page_size(first: int | None) -> int:
 
 
 def connection(items, *, after: str | None, first: int | None, total: bool = False) -> dict:
-    """One page of `items` (a queryset or a list) as a connection with page_info and edges.
+    """Return one page of `items` (a queryset or a list) as a connection.
 
     Each edge is {"node": item}. A queryset is read with one query for the page (one item
     more than the page, to know whether another page follows) and, with `total`, a count.

@@ -150,7 +150,7 @@ def links(
 
 
 def with_link_rows(queryset):
-    """Links with the rows their answers show, fetched in a fixed number of queries."""
+    """Add the related rows that responses show, fetched in a fixed number of queries."""
     return queryset.select_related(*LINK_RELATED).prefetch_related(
         "aliases",
         "tags",
@@ -159,7 +159,7 @@ def with_link_rows(queryset):
 
 
 def versions_of(user, collection, *, filters=None, order=None):
-    """The memberships of one collection, newest index first unless `order` says otherwise."""
+    """List the memberships of one collection, newest index first unless `order` is given."""
     if isinstance(collection, Collection):
         links = LINK_FILTER.apply(
             CollectionLink.objects.visible_to(user).filter(collection=collection), filters

@@ -1,4 +1,4 @@
-"""POST /graphql, and the signed manifest downloads its answers point at."""
+"""POST /graphql, and the signed manifest downloads that its responses link to."""
 
 import logging
 
@@ -22,9 +22,12 @@ logger = logging.getLogger(__name__)
 
 
 class _ClientErrorLog(logging.LoggerAdapter):
-    """ariadne logs every error of an answer at ERROR. Most are the client's (a missing
-    path, a denied write), so they are logged at INFO without a traceback here; errors of
-    the server itself are logged with their traceback by errors.format_error."""
+    """Log the errors of a GraphQL response at INFO, without a traceback.
+
+    ariadne logs every error of a response at ERROR, but most are the client's (a missing
+    path, a denied write). errors.format_error logs the server's own errors with their
+    traceback.
+    """
 
     def error(self, msg, *args, **kwargs) -> None:
         kwargs.pop("exc_info", None)

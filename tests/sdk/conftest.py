@@ -5,8 +5,8 @@ subprocess with the installed SDK (wandb 0.31.0, pinned in the test extras) or, 
 tests that `make test-sdk-old` selects, with the older SDK in .venv-sdk-old. A subprocess per
 scenario keeps the SDK's caches and its wandb-core helper process apart between tests.
 
-Nothing can reach another host: WANDB_BASE_URL is the live server on 127.0.0.1, every
-WANDB_* folder and HOME are under the test's tmp_path, error reporting is off, and every
+Nothing can reach another host. WANDB_BASE_URL is the live server on 127.0.0.1, and every
+WANDB_* folder and HOME are under the test's tmp_path. Error reporting is off, and every
 other HTTP(S) request goes to a proxy address on 127.0.0.1 where nothing listens.
 
 Without the SDK the tests are skipped with a message on how to install it, except when
@@ -187,10 +187,9 @@ class SdkRunner:
         )
         seconds = (timezone.now() - started).total_seconds()
         lines = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
-        assert completed.returncode == 0 and lines, (
-            f"client.py {scenario} exited with {completed.returncode}\n"
-            f"stdout:\n{completed.stdout}\nstderr:\n{completed.stderr}"
-        )
+        output = f"stdout:\n{completed.stdout}\nstderr:\n{completed.stderr}"
+        assert completed.returncode == 0, f"client.py {scenario} failed.\n{output}"
+        assert lines, f"client.py {scenario} printed no RESULT line.\n{output}"
         return Outcome(json.loads(lines[-1][len("RESULT ") :]), completed.stderr, seconds)
 
 

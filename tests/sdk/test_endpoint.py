@@ -1,7 +1,7 @@
 """The /graphql endpoint itself, through Django's test client (no SDK needed).
 
 Authentication, GraphQL features the SDK relies on, the filter translator, the gates, the
-signed manifest URLs and the write pause, each checked on the answer a client reads.
+signed manifest URLs and the write pause, each checked on the response a client reads.
 """
 
 import json
@@ -359,7 +359,7 @@ query {
 """
 
 
-def test_restricted_viewer_reads_manifest_but_gets_no_file_urls(client, graph_world):
+def test_restricted_viewer_no_file_urls(client, graph_world):
     version = graph_world.versions["detector v0"]
     _, body = post(
         client, graph_world.keys["rita"], MANIFEST, {"id": encode_id("Artifact", version.pk)}

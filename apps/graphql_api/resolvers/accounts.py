@@ -159,7 +159,7 @@ def resolve_entity_collections(
     order=None,
 ):
     user = user_of(info)
-    # Registry collections are portfolios; an organization's entity holds no sequences.
+    # Registry collections are portfolios, and an organization's entity has no sequences.
     if entity.kind != EntityKind.ORGANIZATION or (
         collection_types is not None and "PORTFOLIO" not in collection_types
     ):

@@ -130,7 +130,7 @@ def resolve_artifact_nothing(node: ArtifactNode, info):
 
 @artifact_type.field("aliases")
 def resolve_artifact_aliases(node: ArtifactNode, info):
-    """The aliases of every membership of the version that the user sees.
+    """List the aliases of every membership of the version that is visible to the user.
 
     NOTE: runs a few queries per artifact, so a long list that asks for aliases costs a
     few queries per row.
@@ -216,7 +216,11 @@ def resolve_file_nothing(file, info):
 
 @file_type.field("directUrl")
 def resolve_file_direct_url(file, info):
-    """A signed URL; for a file it needs the download permission, checked once per version."""
+    """Return a signed URL; a file's needs the download permission, checked once per version.
+
+    NOTE: files.sign_download() checks the permission again for every file, so a page of
+    N files costs N small queries more.
+    """
     user = user_of(info)
     if isinstance(file, ManifestFile):
         return downloads.manifest_url(request_of(info), file.version, user)

@@ -157,7 +157,7 @@ def collection_aliases(user, collection) -> list[AliasNode]:
 def resolve_collection_artifacts(
     collection, info, after=None, first=None, order=None, filters=None
 ):
-    """The collection's versions, newest index first, each edge with its `vN`."""
+    """List the collection's versions, newest index first, each edge with its `vN`."""
     items = search.versions_of(user_of(info), collection, filters=filters, order=order)
     page = connection(items, after=after, first=first, total=True)
     page["edges"] = [
@@ -207,7 +207,7 @@ def membership_artifact(membership) -> ArtifactNode:
 
 
 def membership_aliases(membership) -> list[AliasNode]:
-    """The aliases of one membership, its `vN` first; reads prefetched aliases."""
+    """List the aliases of one membership, its `vN` first, from the prefetched aliases."""
     collection = membership_collection(membership)
     index = membership_index(membership)
     if isinstance(membership, CollectionLink):

@@ -16,14 +16,14 @@ def request_of(info):
 
 
 def timestamp(value: datetime | None) -> str | None:
-    """An instant as the SDK reads it: ISO 8601 in UTC, to the second, without an offset."""
+    """Format an instant as the SDK reads it: ISO 8601 in UTC, to the second, no offset."""
     if value is None:
         return None
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
 def project_entity(project):
-    """The entity that owns a project: the organization of a registry, else the team."""
+    """Return the entity that owns a project: a registry's organization, else the team."""
     if isinstance(project, Registry):
         return organization_entity(project.organization)
     if isinstance(project, LegacyRegistry):

@@ -12,7 +12,7 @@ from graphql import GraphQLError
 from apps.graphql_api.entities import find_entity
 from apps.graphql_api.ids import ARTIFACT, LEGACY_PORTFOLIO, PORTFOLIO, decode_pk
 from apps.graphql_api.lookups import find_collection, find_project
-from apps.graphql_api.nodes import ArtifactNode, EntityKind
+from apps.graphql_api.nodes import ArtifactNode
 from apps.graphql_api.resolvers.common import user_of
 from apps.legacy import services as legacy_services
 from apps.legacy.models import LegacyRegistry, RegisteredModel
@@ -38,9 +38,9 @@ def _source_version(user, artifact_id: str | None) -> ArtifactVersion:
 
 
 def _alias_names(aliases, collection_name: str) -> list[str]:
-    """The alias names meant for the target collection, without `latest`.
+    """Return the alias names meant for the target collection, without `latest`.
 
-    The registry keeps `latest` on the highest index itself, so a client that asks for it
+    The registry keeps `latest` on the highest index itself, so a client that requests it
     gets it without it being set by hand.
     """
     names = []
@@ -127,7 +127,6 @@ def _link_by_name(user, version: ArtifactVersion, data: dict):
         return legacy_services.link_to_path(
             legacy_registry=project, name=name, version=version, aliases=aliases, actor=user
         )
-    assert isinstance(project, Project) and entity is not None and entity.kind == EntityKind.TEAM
     raise GraphQLError(
         f"Linking into the project '{project_name}' of the team '{entity_name}' is not "
         f"supported; link into a registry (ORG/wandb-registry-NAME/COLLECTION)."

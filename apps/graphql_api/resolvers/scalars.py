@@ -15,13 +15,13 @@ int64 = ScalarType("Int64")
 
 @json_string.serializer
 def serialize_json_string(value) -> str:
-    """A JSON document written out as a string, as W&B clients expect it."""
+    """Write a JSON document out as a string, as W&B clients expect it."""
     return value if isinstance(value, str) else json.dumps(value)
 
 
 @json_string.value_parser
 def parse_json_string(value):
-    """The JSON document inside a string; a client may also send the document itself."""
+    """Read the JSON document inside a string; a client may also send the document itself."""
     if isinstance(value, str):
         try:
             return json.loads(value) if value else None
