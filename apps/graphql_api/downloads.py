@@ -45,20 +45,19 @@ def manifest_entries(version: ArtifactVersion) -> list[ManifestEntry]:
     return cached
 
 
-def uploaded_entries(version: ArtifactVersion) -> list[ManifestEntry]:
-    """Return the files of a version whose content has been uploaded, ordered by path."""
-    return [entry for entry in manifest_entries(version) if files.is_uploaded(entry)]
-
-
 def manifest_json(version: ArtifactVersion) -> dict:
-    """Build the version's manifest in the SDK's format (version 1) from uploaded files."""
+    """Build the version's manifest in the SDK's format (version 1).
+
+    A file whose content has not been uploaded yet is listed with an empty digest; asking
+    for its download URL fails with a message that says so.
+    """
     return {
         "version": 1,
         "storagePolicy": STORAGE_POLICY,
         "storagePolicyConfig": {"storageLayout": STORAGE_LAYOUT},
         "contents": {
             entry.path: {"digest": entry.md5, "size": entry.size}
-            for entry in uploaded_entries(version)
+            for entry in manifest_entries(version)
         },
     }
 
@@ -66,14 +65,9 @@ def manifest_json(version: ArtifactVersion) -> dict:
 def manifest_digest(version: ArtifactVersion) -> str:
     """Compute the manifest's hex md5 digest the way the SDK does for the same contents."""
     hasher = hashlib.md5(MANIFEST_DIGEST_HEADER.encode())  # noqa: S324 - the SDK's checksum
-    for entry in sorted(uploaded_entries(version), key=lambda item: item.path):
+    for entry in sorted(manifest_entries(version), key=lambda item: item.path):
         hasher.update(f"{entry.path}:{entry.md5}\n".encode())
     return hasher.hexdigest()
-
-
-def is_complete(version: ArtifactVersion) -> bool:
-    """True once every file of the version has been uploaded (the SDK's COMMITTED)."""
-    return all(files.is_uploaded(entry) for entry in manifest_entries(version))
 
 
 # Signed URLs --------------------------------------------------------------------------------
@@ -115,7 +109,10 @@ def read_manifest_token(token: str) -> ArtifactVersion:
 
 
 def file_url(request, entry: ManifestEntry, user) -> str:
-    """A signed download URL of one file; PermissionDenied without the download permission."""
+    """Return a signed download URL of one uploaded file.
+
+    Raises PermissionDenied without the download permission.
+    """
     signed = files.sign_download(entry, user)
     return request.build_absolute_uri(reverse("api:signed-download", args=[signed.token]))
 

@@ -31,7 +31,6 @@ from django.utils.dateparse import parse_datetime
 from graphql import GraphQLError
 
 from apps.graphql_api.ids import decode_pk
-from apps.registry.models import ManifestEntry
 
 FIELD_OPERATORS = (
     "$eq",
@@ -225,7 +224,7 @@ class _Translation:
         if operator == "$nin":
             return ~self._condition(name, field, keys, "$in", operand)
         if field.kind == Kind.STATE:
-            return self._state(name, field, operator, operand)
+            return self._state(name, operator, operand)
 
         if operator == "$in":
             if not isinstance(operand, list):
@@ -253,7 +252,7 @@ class _Translation:
             return self._lookup(field, keys, "exact", value)
         return self._lookup(field, keys, COMPARISONS[operator], value)
 
-    def _state(self, name: str, field: FilterField, operator: str, operand) -> Q:
+    def _state(self, name: str, operator: str, operand) -> Q:
         values = operand if operator == "$in" else [operand]
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise GraphQLError(f"The filter field '{name}' takes a state such as \"COMMITTED\".")
@@ -262,16 +261,8 @@ class _Translation:
             raise GraphQLError(
                 f"The state {unknown[0]!r} of '{name}' is not one of: {', '.join(STATES)}."
             )
-        # A version is PENDING until every file in its manifest has been uploaded.
-        pending = Q(
-            **{f"{field.lookup}__in": ManifestEntry.objects.filter(md5="").values("version_id")}
-        )
-        result = Q(pk__in=[])
-        if "COMMITTED" in values:
-            result |= ~pending
-        if "PENDING" in values:
-            result |= pending
-        return result
+        # Every version here is committed: a version exists only once it has been logged.
+        return Q() if "COMMITTED" in values else Q(pk__in=[])
 
     def _pattern(self, name: str, operand) -> str:
         if not isinstance(operand, str):

@@ -65,7 +65,7 @@ _version_fields = {
     "metadata": FilterField("version__metadata", Kind.JSON),
     "created_at": FilterField("version__created_at", Kind.DATETIME),
     "updated_at": FilterField("version__created_at", Kind.DATETIME),
-    "state": FilterField("version_id", Kind.STATE),
+    "state": FilterField("pk", Kind.STATE),
 }
 LINK_FILTER = FilterTranslator("versions", CollectionLink, _version_fields)
 LEGACY_VERSION_FILTER = FilterTranslator("versions", LegacyVersion, _version_fields)

@@ -277,7 +277,7 @@ def build_world() -> World:
         registry=model_registry, member=fraud_team, role=Role.MEMBER, actor=world.users["olivia"]
     )
     mike = world.users["mike"]
-    fraud = services.get_or_create_project(team=fraud_team, name="fraud")
+    fraud = services.get_or_create_project(team=fraud_team, name="fraud", actor=mike)
 
     collection = services.create_collection(
         registry=model_registry,
@@ -314,7 +314,7 @@ def build_world() -> World:
     )
     eval_team = org_services.create_team(organization=acme, name="eval-team")
     org_services.add_team_member(team=eval_team, user=world.users["rita"], role=TeamRole.MEMBER)
-    services.get_or_create_project(team=eval_team, name="eval")
+    services.get_or_create_project(team=eval_team, name="eval", actor=world.users["rita"])
     world.contents["detector v0"] = _contents("detector v0")
     detector = _log(fraud, mike, "detector", world.contents["detector v0"], {"map": 0.5})
     world.versions["detector v0"] = detector
@@ -335,7 +335,7 @@ def build_world() -> World:
     secret_team = org_services.create_team(organization=acme, name="secret-team")
     org_services.add_team_member(team=secret_team, user=olivia, role=TeamRole.ADMIN)
     hidden = _log(
-        services.get_or_create_project(team=secret_team, name="secret"),
+        services.get_or_create_project(team=secret_team, name="secret", actor=olivia),
         olivia,
         "hidden-model",
         _contents("hidden-model v0"),
@@ -355,7 +355,7 @@ def _build_legacy(world: World, acme) -> None:
     nadia = world.users["nadia"]
     nlp_team = org_services.create_team(organization=acme, name="nlp-team")
     org_services.add_team_member(team=nlp_team, user=nadia, role=TeamRole.ADMIN)
-    nlp = services.get_or_create_project(team=nlp_team, name="nlp")
+    nlp = services.get_or_create_project(team=nlp_team, name="nlp", actor=nadia)
     legacy = legacy_services.ensure_legacy_registry(team=nlp_team)
     model = legacy_services.create_registered_model(
         legacy_registry=legacy, name="sentiment", description="Review sentiment.", actor=nadia

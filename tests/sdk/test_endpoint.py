@@ -398,6 +398,36 @@ def test_file_urls_download_without_credentials(client, graph_world):
         assert b"".join(response.streaming_content) == contents[edge["node"]["name"]]
 
 
+def test_file_not_uploaded_yet(client, graph_world):
+    mike = graph_world.users["mike"]
+    pending = services.create_artifact_version(
+        project=graph_world.versions["fraud-detector v0"].artifact.project,
+        artifact_name="fraud-detector",
+        type="model",
+        files=[services.FileEntry(path="weights.bin", size=5, sha256="c" * 64)],
+        actor=mike,
+    )
+    services.link_version(
+        collection=graph_world.collections["fraud-detector"], version=pending, actor=mike
+    )
+    query = FILES.replace("wandb-registry-vision", "wandb-registry-model")
+    query = query.replace('"detector"', '"fraud-detector"').replace('"v0"', '"v3"')
+    key = graph_world.keys["mike"]
+    _, body = post(client, key, query)
+    _, manifest = post(client, key, MANIFEST, {"id": encode_id("Artifact", pending.pk)})
+    manifest_url = manifest["data"]["artifact"]["currentManifest"]["file"]["directUrl"]
+
+    files = body["data"]["project"]["artifactCollection"]["artifactMembership"]["files"]
+    assert files["edges"] == [
+        {"node": {"name": "weights.bin", "directUrl": None, "md5": "", "sizeBytes": 5}}
+    ]
+    assert body["errors"][0]["message"] == (
+        "The file 'weights.bin' of fraud-team/fraud/fraud-detector:v3 has not been uploaded "
+        "yet, so it cannot be downloaded; its run must upload it first."
+    )
+    assert client.get(manifest_url).json()["contents"] == {"weights.bin": {"digest": "", "size": 5}}
+
+
 def test_manifest_url_expires_and_rejects_tampering(client, graph_world, settings):
     version = graph_world.versions["fraud-detector v1"]
     _, body = post(

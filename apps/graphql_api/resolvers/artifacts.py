@@ -6,6 +6,7 @@ An Artifact resolves from an ArtifactNode; a File from a ManifestEntry or a Mani
 import posixpath
 
 from ariadne import ObjectType
+from graphql import GraphQLError
 
 from apps.graphql_api import downloads
 from apps.graphql_api.ids import ARTIFACT, decode_pk, encode_id
@@ -93,17 +94,18 @@ def resolve_artifact_tags(node: ArtifactNode, info):
 
 @artifact_type.field("state")
 def resolve_artifact_state(node: ArtifactNode, info):
-    return "COMMITTED" if downloads.is_complete(node.version) else "PENDING"
+    # A version exists here only once logged; the SDK treats PENDING as an unsaved draft.
+    return "COMMITTED"
 
 
 @artifact_type.field("size")
 def resolve_artifact_size(node: ArtifactNode, info):
-    return sum(entry.size for entry in downloads.uploaded_entries(node.version))
+    return sum(entry.size for entry in downloads.manifest_entries(node.version))
 
 
 @artifact_type.field("fileCount")
 def resolve_artifact_file_count(node: ArtifactNode, info):
-    return len(downloads.uploaded_entries(node.version))
+    return len(downloads.manifest_entries(node.version))
 
 
 @artifact_type.field("digest")
@@ -228,6 +230,11 @@ def resolve_file_direct_url(file, info):
     if file.version_id not in checked:
         files.require_download(user, file.version)
         checked.add(file.version_id)
+    if not files.is_uploaded(file):
+        raise GraphQLError(
+            f"The file '{file.path}' of {file.version.source_path} has not been uploaded yet, "
+            f"so it cannot be downloaded; its run must upload it first."
+        )
     return downloads.file_url(request_of(info), file, user)
 
 

@@ -277,7 +277,7 @@ def resolve_membership_artifact(membership, info):
 @membership_type.field("files")
 def resolve_membership_files(membership, info, names=None, after=None, first=None):
     version = membership if isinstance(membership, ArtifactVersion) else membership.version
-    entries = ManifestEntry.objects.filter(version=version).exclude(md5="").order_by("path", "pk")
+    entries = ManifestEntry.objects.filter(version=version).order_by("path", "pk")
     if names is not None:
         entries = entries.filter(path__in=names)
     page = connection(entries.select_related("version"), after=after, first=first, total=True)

@@ -146,7 +146,7 @@ def resolve_use_artifact(_, info, input):
             f"'{input['entity_name']}'; runs belong to a team's project."
         )
     with transaction.atomic():
-        run = services.get_or_create_run(project=project, run_id=input["run_name"])
+        run = services.get_or_create_run(project=project, run_id=input["run_name"], actor=user)
         services.record_use(version=version, run=run, actor=user)
     return {"artifact": ArtifactNode(version)}
 
