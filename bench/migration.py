@@ -126,7 +126,9 @@ def build_team(models: int, versions: int):
         org_services.add_team_member(team=team, user=user, role=role)
     org_services.create_service_account(team=team, name="bench-bot")
     legacy = legacy_services.ensure_legacy_registry(team=team)
-    project = registry_services.get_or_create_project(team=team, name="bench")
+    project = registry_services.get_or_create_project(
+        team=team, name="bench", actor=users.get(username="bench-0")
+    )
 
     now = timezone.now()
     params = {

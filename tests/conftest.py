@@ -120,8 +120,8 @@ def model_registry(org) -> Registry:
 
 
 @pytest.fixture
-def project(team):
-    return services.get_or_create_project(team=team, name="fraud")
+def project(team, member):
+    return services.get_or_create_project(team=team, name="fraud", actor=member)
 
 
 def log_version(project, actor, *, name="fraud-detector", type="model", metadata=None):

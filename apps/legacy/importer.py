@@ -108,7 +108,7 @@ class LegacyImporter:
         project = None
         if not dry_run:
             project = registry_services.get_or_create_project(
-                team=self.legacy_registry.team, name=self.project_name
+                team=self.legacy_registry.team, name=self.project_name, actor=self.actor
             )
 
         for model in models:
@@ -293,7 +293,7 @@ class LegacyImporter:
         run = None
         if mlflow_run is not None:
             run = registry_services.get_or_create_run(
-                project=project, run_id=mlflow_run.run_id, name=mlflow_run.name
+                project=project, run_id=mlflow_run.run_id, name=mlflow_run.name, actor=self.actor
             )
         folder = self.store.files_folder(version)
         files = list_files(folder, within=self.store.root) if folder is not None else []

@@ -198,7 +198,9 @@ class RegistryImporter:
         return report
 
     def _project(self) -> Project:
-        return services.get_or_create_project(team=self.team, name=self.project_name)
+        return services.get_or_create_project(
+            team=self.team, name=self.project_name, actor=self.actor
+        )
 
     def _plan(self, model: RegisteredModel) -> _ModelPlan:
         """Decide what to create for one model, reading but never writing."""
@@ -364,7 +366,7 @@ class RegistryImporter:
         run: Run | None = None
         if mlflow_run is not None:
             run = services.get_or_create_run(
-                project=project, run_id=mlflow_run.run_id, name=mlflow_run.name
+                project=project, run_id=mlflow_run.run_id, name=mlflow_run.name, actor=self.actor
             )
         folder = self.store.files_folder(version)
         files = list_files(folder, within=self.store.root) if folder is not None else []

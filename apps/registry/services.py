@@ -35,6 +35,7 @@ from apps.orgs.models import (
     Team,
     TeamRole,
 )
+from apps.orgs.permissions import require_team_writer
 from apps.orgs.services import ensure_org_groups
 from apps.registry.access import admin_count, grant_role, revoke_all
 from apps.registry.files import require_download
@@ -480,7 +481,14 @@ class FileEntry:
     sha256: str
 
 
-def get_or_create_project(*, team: Team, name: str) -> Project:
+# A team's projects, runs and artifact versions are written by the team's admins and members
+# and by org admins, as require_team_writer checks. The check runs also when the row exists
+# already, so a team viewer gets the rule rather than the existing row.
+
+
+def get_or_create_project(*, team: Team, name: str, actor) -> Project:
+    """Return the team's project of that name, in any case, creating it when it is new."""
+    require_team_writer(actor, team, "Creating a project")
     validate_name(name, kind="project name")
     project = Project.objects.filter(team=team, name__iexact=name).first()
     if project is None:
@@ -488,7 +496,8 @@ def get_or_create_project(*, team: Team, name: str) -> Project:
     return project
 
 
-def get_or_create_run(*, project: Project, run_id: str, name: str = "") -> Run:
+def get_or_create_run(*, project: Project, run_id: str, name: str = "", actor) -> Run:
+    require_team_writer(actor, project.team, "Recording a run")
     run, _ = Run.objects.get_or_create(project=project, run_id=run_id, defaults={"name": name})
     return run
 
@@ -512,6 +521,7 @@ def create_artifact_version(
     actor,
 ) -> ArtifactVersion:
     """Log a new version of an artifact in a team's project, creating the artifact if new."""
+    require_team_writer(actor, project.team, "Logging an artifact version")
     validate_name(artifact_name, kind="artifact name")
     validate_name(type, kind="artifact type", max_length=64)
     metadata = metadata or {}

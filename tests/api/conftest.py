@@ -101,7 +101,8 @@ def _build_world() -> World:
 
     team = org_services.create_team(organization=organization, name="ml-team")
     org_services.add_team_member(team=team, user=world.users["team_member"], role=TeamRole.MEMBER)
-    project = services.get_or_create_project(team=team, name="fraud")
+    team_member = world.users["team_member"]
+    project = services.get_or_create_project(team=team, name="fraud", actor=team_member)
     admin = world.users["admin"]
 
     def log(name: str, content: bytes = FILE_CONTENT) -> ArtifactVersion:
@@ -115,7 +116,7 @@ def _build_world() -> World:
                     path="model.pkl", size=len(content), sha256=hashlib.sha256(content).hexdigest()
                 )
             ],
-            actor=admin,
+            actor=team_member,
         )
 
     world.spare_version = log("spare-model")

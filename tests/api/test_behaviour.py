@@ -233,7 +233,7 @@ def test_link_of_wrong_type_names_both_types(world, client):
         project=world.spare_version.artifact.project,
         artifact_name="table",
         type="dataset",
-        actor=world.users["admin"],
+        actor=world.users["team_member"],
     )
     response = _send(
         client,

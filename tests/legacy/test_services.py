@@ -138,12 +138,14 @@ def test_link_explicit_index_below_next_rejected(
     assert "v3" in raised.value.messages[0]
 
 
-def test_link_rejects_other_teams_version(registered_model, other_team, member):
-    foreign_project = registry_services.get_or_create_project(team=other_team, name="nlp")
+def test_link_rejects_other_teams_version(registered_model, other_team, stranger, member):
+    foreign_project = registry_services.get_or_create_project(
+        team=other_team, name="nlp", actor=stranger
+    )
 
     with pytest.raises(ValidationError) as raised:
         services.link_version(
-            model=registered_model, version=log_version(foreign_project, member), actor=member
+            model=registered_model, version=log_version(foreign_project, stranger), actor=member
         )
 
     assert "belongs to another team" in raised.value.messages[0]

@@ -146,7 +146,9 @@ def _hand_built(legacy: LegacyRegistry, people: dict, project) -> None:
 @pytest.fixture
 def small_legacy(nlp_team, nlp_people) -> LegacyRegistry:
     legacy = legacy_services.ensure_legacy_registry(team=nlp_team)
-    project = registry_services.get_or_create_project(team=nlp_team, name="nlp")
+    project = registry_services.get_or_create_project(
+        team=nlp_team, name="nlp", actor=nlp_people["nadia"]
+    )
     _hand_built(legacy, nlp_people, project)
     _enrich(legacy, nlp_people)
     return legacy
@@ -159,7 +161,9 @@ def nlp_legacy(nlp_team, nlp_people) -> LegacyRegistry:
         read_store(NLP_STORE), legacy_registry=legacy, actor=nlp_people["nadia"]
     ).run()
     assert report.links_created > 400
-    project = registry_services.get_or_create_project(team=nlp_team, name="nlp")
+    project = registry_services.get_or_create_project(
+        team=nlp_team, name="nlp", actor=nlp_people["nadia"]
+    )
     _hand_built(legacy, nlp_people, project)
     _enrich(legacy, nlp_people)
     return legacy

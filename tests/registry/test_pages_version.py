@@ -100,8 +100,12 @@ def test_version_page_lists_files(viewer_client, collection, project, member):
 
 
 def test_version_page_shows_lineage(member_client, viewer_client, collection, project, member):
-    training = services.get_or_create_run(project=project, run_id="r-train", name="train-42")
-    evaluation = services.get_or_create_run(project=project, run_id="r-eval", name="eval-7")
+    training = services.get_or_create_run(
+        project=project, run_id="r-train", name="train-42", actor=member
+    )
+    evaluation = services.get_or_create_run(
+        project=project, run_id="r-eval", name="eval-7", actor=member
+    )
     dataset = services.create_artifact_version(
         project=project, artifact_name="transactions", type="dataset", actor=member
     )
@@ -159,7 +163,9 @@ def test_version_lookup_ignores_case(viewer_client, linked):
 
 
 def test_version_page_within_query_budget(viewer_client, collection, project, member):
-    training = services.get_or_create_run(project=project, run_id="r-train", name="train-42")
+    training = services.get_or_create_run(
+        project=project, run_id="r-train", name="train-42", actor=member
+    )
     model = services.create_artifact_version(
         project=project,
         artifact_name="fraud-detector",
@@ -167,7 +173,7 @@ def test_version_page_within_query_budget(viewer_client, collection, project, me
         produced_by=training,
         actor=member,
     )
-    model.used_by.add(services.get_or_create_run(project=project, run_id="r-eval"))
+    model.used_by.add(services.get_or_create_run(project=project, run_id="r-eval", actor=member))
     services.link_version(collection=collection, version=model, actor=member)
 
     with CaptureQueriesContext(connection) as queries:

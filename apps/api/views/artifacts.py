@@ -2,7 +2,7 @@
 
 import posixpath
 
-from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count
 from django.http import FileResponse
 from django.urls import reverse
@@ -28,7 +28,7 @@ from apps.api.serializers.artifacts import (
 )
 from apps.api.serializers.collections import ManifestFileSerializer
 from apps.api.throttling import SignedDownloadRateThrottle
-from apps.orgs.models import Team, TeamMembership, TeamRole
+from apps.orgs.models import Team
 from apps.registry import files, services
 from apps.registry.models import Artifact, ArtifactVersion, ManifestEntry, Project
 
@@ -38,17 +38,6 @@ FILE_PARAMETER = OpenApiParameter(
 VERSION_ID_PARAMETER = OpenApiParameter(
     "id", int, OpenApiParameter.PATH, description="The id of the artifact version."
 )
-
-
-def require_team_writer(user, team: Team) -> None:
-    """Raise PermissionDenied unless the user is an admin or member of the team."""
-    if not TeamMembership.objects.filter(
-        team=team, user=user, role__in=[TeamRole.ADMIN, TeamRole.MEMBER]
-    ).exists():
-        raise PermissionDenied(
-            f"Logging to the projects of the team '{team.name}' needs the team's admin or "
-            f"member role; team viewers can only read."
-        )
 
 
 def project_of(team: Team, name: str) -> Project:
@@ -94,13 +83,14 @@ class ProjectViewSet(ApiViewSet):
     )
     def create(self, request, org: str, team: str):
         target = team_of(request.user, org, team)
+
         serializer = ProjectCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        require_team_writer(request.user, target)
 
         project = services.get_or_create_project(
-            team=target, name=serializer.validated_data["name"]
+            team=target, name=serializer.validated_data["name"], actor=request.user
         )
+
         return Response(ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
 
 
@@ -172,28 +162,32 @@ class ArtifactVersionListViewSet(ApiViewSet):
         examples=[examples.ARTIFACT_VERSION_CREATE, examples.ARTIFACT_VERSION_RESPONSE],
     )
     def create(self, request, org: str, team: str, project: str, artifact: str):
-        target_team = team_of(request.user, org, team)
-        target = project_of(target_team, project)
-        serializer = ArtifactVersionCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        require_team_writer(request.user, target_team)
-        data = serializer.validated_data
+        target = project_of(team_of(request.user, org, team), project)
         if not clean_name(artifact):
             raise NotFound(f"The artifact '{artifact}' was not found in '{target.name}'.")
 
-        run = None
-        if data.get("run_id"):
-            run = services.get_or_create_run(project=target, run_id=data["run_id"])
-        version = services.create_artifact_version(
-            project=target,
-            artifact_name=artifact,
-            type=data["type"],
-            metadata=data["metadata"],
-            files=[services.FileEntry(**entry) for entry in data["files"]],
-            description=data["description"],
-            produced_by=run,
-            actor=request.user,
-        )
+        serializer = ArtifactVersionCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+
+        # A run recorded for a version that is then rejected is rolled back with it.
+        with transaction.atomic():
+            run = None
+            if data.get("run_id"):
+                run = services.get_or_create_run(
+                    project=target, run_id=data["run_id"], actor=request.user
+                )
+            version = services.create_artifact_version(
+                project=target,
+                artifact_name=artifact,
+                type=data["type"],
+                metadata=data["metadata"],
+                files=[services.FileEntry(**entry) for entry in data["files"]],
+                description=data["description"],
+                produced_by=run,
+                actor=request.user,
+            )
+
         fresh = _versions_with_files().get(pk=version.pk)
         return Response(ArtifactVersionSerializer(fresh).data, status=status.HTTP_201_CREATED)
 

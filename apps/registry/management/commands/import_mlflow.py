@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.core.exceptions import WritePaused
 from apps.orgs.models import Organization, OrgMembership, OrgRole, Team
+from apps.orgs.permissions import require_team_writer
 from apps.registry.mlflow import MlflowStoreError, read_store
 from apps.registry.mlflow_import import (
     COLLECTION_TYPE,
@@ -104,6 +105,7 @@ class Command(BaseCommand):
         actor = self._actor(organization, options["actor"])
         try:
             require_change(actor, registry, "Importing from MLflow")
+            require_team_writer(actor, team, "Importing from MLflow")
         except PermissionDenied as error:
             raise CommandError(f"{actor.username} cannot import: {error}") from None
         except WritePaused as error:
