@@ -35,12 +35,13 @@ from apps.registry.models import (
     Collection,
     CollectionLink,
     Registry,
+    RegistryGroupObjectPermission,
     RegistryUserObjectPermission,
     Star,
 )
 from apps.registry.pagination import Key, KeysetPage, keyset_page
 from apps.registry.paths import format_path
-from apps.registry.roles import Role
+from apps.registry.roles import Role, role_from_codenames
 
 HISTORY_SIZE = 25
 SEARCH_LIMIT = 20
@@ -115,7 +116,7 @@ def _count(queryset: QuerySet, outer_field: str) -> Coalesce:
         queryset.filter(**{outer_field: OuterRef("pk")})
         .order_by()
         .values(outer_field)
-        .annotate(total=Count("pk"))
+        .annotate(total=Count("*"))
         .values("total")
     )
     return Coalesce(Subquery(counted), 0)
@@ -131,49 +132,51 @@ def get_registry(user, org: str, name: str) -> Registry:
     return get_object_or_404(queryset, organization__name__iexact=org, name__iexact=name)
 
 
-def _has(user, queryset_method: str) -> Exists:
-    """One of the RegistryQuerySet permission filters as a subquery on the outer registry."""
-    allowed = getattr(Registry.objects, queryset_method)(user)
-    return Exists(allowed.filter(pk=OuterRef("pk")))
-
-
 def registry_access_queryset(user) -> QuerySet:
-    """Visible registries with what the user may do on each, read in the same query."""
+    """Visible registries with the permissions the user holds on each, in the same query.
+
+    The codenames granted to the user and to their groups come as two JSON lists; call
+    with_access on a fetched row to read the role from them.
+    """
+    direct = RegistryUserObjectPermission.objects.filter(user=user)
+    through_groups = RegistryGroupObjectPermission.objects.filter(group__user=user)
     return (
         Registry.objects.visible_to(user)
         .select_related("organization", "owner")
         .annotate(
-            user_can_download=_has(user, "downloadable_by"),
-            user_can_change=_has(user, "changeable_by"),
-            user_can_administer=_has(user, "administrable_by"),
-            user_is_direct_member=Exists(
-                RegistryUserObjectPermission.objects.filter(
-                    user=user, content_object=OuterRef("pk")
-                )
-            ),
+            direct_codenames=json_names(direct, "content_object", "permission__codename"),
+            group_codenames=json_names(through_groups, "content_object", "permission__codename"),
             is_starred=Exists(Star.objects.filter(user=user, registry=OuterRef("pk"))),
         )
     )
 
 
+def with_access(registry: Registry) -> Registry:
+    """Set the user's role and what it allows on a row of registry_access_queryset.
+
+    The role is read from the permissions the same way everywhere (role_from_codenames), so
+    the page shows the role that the gate enforces.
+    """
+    direct = registry.direct_codenames or []
+    registry.user_role = role_from_codenames([*direct, *(registry.group_codenames or [])])
+    role = registry.user_role or Role.RESTRICTED_VIEWER
+    registry.user_can_download = role >= Role.VIEWER
+    registry.user_can_change = role >= Role.MEMBER
+    registry.user_can_administer = role >= Role.ADMIN
+    registry.user_is_direct_member = bool(direct)
+    return registry
+
+
 def get_registry_with_access(user, org: str, name: str) -> Registry:
-    return get_object_or_404(
+    registry = get_object_or_404(
         registry_access_queryset(user), organization__name__iexact=org, name__iexact=name
     )
+    return with_access(registry)
 
 
 def user_role(registry: Registry) -> Role:
-    """The user's effective role, from the access annotations of registry_access_queryset.
-
-    The role bundles are nested, so the highest permission held names the role.
-    """
-    if registry.user_can_administer:
-        return Role.ADMIN
-    if registry.user_can_change:
-        return Role.MEMBER
-    if registry.user_can_download:
-        return Role.VIEWER
-    return Role.RESTRICTED_VIEWER
+    """Return the user's effective role on a registry that went through with_access."""
+    return registry.user_role or Role.RESTRICTED_VIEWER
 
 
 def require_role(registry: Registry, role: Role, action: str) -> None:
@@ -226,10 +229,7 @@ def link_queryset(user) -> QuerySet:
             "version__created_by",
             "linked_by",
         )
-        .annotate(
-            user_can_change=_can_change(user, "collection__registry"),
-            user_can_download=Exists(downloadable_versions(user).filter(pk=OuterRef("version_id"))),
-        )
+        .annotate(user_can_change=_can_change(user, "collection__registry"))
     )
     return _with_link_labels(links)
 
@@ -546,6 +546,9 @@ def version_context(user, link: CollectionLink, *, can_change: bool) -> dict:
     )
 
     full_path = format_path(organization.name, registry.name, collection.name, f"v{link.index}")
+    # The rule of the download itself: a Viewer of a registry the version is linked into,
+    # or a member of the team that logged it.
+    can_download = downloadable_versions(user).filter(pk=version.pk).exists()
     return {
         "link": link,
         "version": version,
@@ -553,6 +556,7 @@ def version_context(user, link: CollectionLink, *, can_change: bool) -> dict:
         "registry": registry,
         "organization": organization,
         "can_change": can_change,
+        "can_download": can_download,
         "full_path": full_path,
         "alias_paths": [
             format_path(organization.name, registry.name, collection.name, alias)

@@ -27,6 +27,7 @@ from apps.registry.pages import (
     registry_access_queryset,
     registry_page_url,
     sorted_names,
+    with_access,
     with_query,
 )
 from apps.registry.pagination import Key, keyset_page
@@ -47,7 +48,9 @@ def get_settings_registry(user, org: str, name: str) -> Registry:
     queryset = registry_access_queryset(user).annotate(
         protected_alias_list=json_names(ProtectedAlias.objects, "registry", "name")
     )
-    registry = get_object_or_404(queryset, organization__name__iexact=org, name__iexact=name)
+    registry = with_access(
+        get_object_or_404(queryset, organization__name__iexact=org, name__iexact=name)
+    )
     registry.protected_alias_names = sorted_names(registry.protected_alias_list)
     return registry
 

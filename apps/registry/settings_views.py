@@ -170,9 +170,22 @@ def _url_after_change(request: HttpRequest, registry: Registry) -> str:
     fresh = pages.registry_access_queryset(request.user).filter(pk=registry.pk).first()
     if fresh is None:
         return pages.home_url()
-    if fresh.user_can_administer:
+    if pages.with_access(fresh).user_can_administer:
         return pages.registry_page_url(fresh, "registry_settings")
     return pages.registry_url(fresh)
+
+
+# Members page -------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def registry_members(request: HttpRequest, org: str, registry: str) -> HttpResponse:
+    """Show the settings and members, read-only, to everyone who can see the registry."""
+    registry_obj = settings_pages.get_settings_registry(request.user, org, registry)
+
+    context = settings_pages.settings_context(registry_obj)
+    return render(request, "registry/registry_members.html", context)
 
 
 # The settings page --------------------------------------------------------------------------

@@ -17,6 +17,7 @@ urlpatterns = [
     path(REGISTRY, views.registry_detail, name="registry_detail"),
     path(f"{REGISTRY}star/", settings_views.star_registry, name="registry_star"),
     path(f"{REGISTRY}leave/", settings_views.leave_registry, name="registry_leave"),
+    path(f"{REGISTRY}members/", settings_views.registry_members, name="registry_members"),
     path(f"{REGISTRY}activity/", settings_views.registry_activity, name="registry_activity"),
     path(f"{REGISTRY}new-collection/", views.create_collection, name="collection_create"),
     path(SETTINGS, settings_views.registry_settings, name="registry_settings"),

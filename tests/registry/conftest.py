@@ -104,3 +104,23 @@ def make_registries(org, org_admin):
         ]
 
     return make
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Report how many cells of the generated permission matrix ran, whatever `-s` says."""
+    ran = {"passed": 0, "failed": 0}
+    for outcome in ran:
+        ran[outcome] = sum(
+            1
+            for report in terminalreporter.stats.get(outcome, [])
+            if getattr(report, "when", "call") == "call"
+            and "test_matrix.py::test_cell[" in report.nodeid
+        )
+    if sum(ran.values()) == 0:
+        return
+    from tests.registry.matrix import CELLS
+
+    terminalreporter.write_line(
+        f"registry page permission matrix: {sum(ran.values())} of {len(CELLS)} generated "
+        f"cells ran ({ran['passed']} passed, {ran['failed']} failed)"
+    )
