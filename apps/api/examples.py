@@ -203,9 +203,13 @@ SIGNED_URL_RESPONSE = _response(
 RESOLVE_PATH_EXAMPLE = OpenApiExample(
     "Short path with alias", value="wandb-registry-model/Fraud-Detector:production"
 )
+RESOLVE_LEGACY_PATH_EXAMPLE = OpenApiExample(
+    "Legacy path", value="fraud-team/model-registry/fraud-detector:champion"
+)
 RESOLVE_RESPONSE = _response(
-    "Resolved",
+    "Registry version",
     {
+        "kind": "registry",
         "path": "acme/wandb-registry-model/fraud-detector:v2",
         "requested_path": "wandb-registry-model/Fraud-Detector:production",
         "organization": "acme",
@@ -219,6 +223,55 @@ RESOLVE_RESPONSE = _response(
         "source": _SOURCE,
         "linked_by": "mike",
         "linked_at": _TIME,
+        "deprecation": None,
+    },
+)
+RESOLVE_LEGACY_RESPONSE = _response(
+    "Legacy version before the migration",
+    {
+        "kind": "legacy",
+        "path": "fraud-team/model-registry/fraud-detector:v1",
+        "requested_path": "fraud-team/model-registry/fraud-detector:champion",
+        "organization": "acme",
+        "team": "fraud-team",
+        "registered_model": "fraud-detector",
+        "index": 1,
+        "version": "v1",
+        "aliases": ["champion"],
+        "tags": [],
+        "description": "",
+        "source": _SOURCE,
+        "linked_by": "mike",
+        "linked_at": _TIME,
+        "deprecation": None,
+    },
+)
+RESOLVE_MIGRATED_RESPONSE = _response(
+    "Legacy path after the migration",
+    {
+        "kind": "registry",
+        "path": "acme/wandb-registry-fraud-team/fraud-detector:v1",
+        "requested_path": "fraud-team/model-registry/fraud-detector:champion",
+        "organization": "acme",
+        "registry": "fraud-team",
+        "collection": "fraud-detector",
+        "index": 1,
+        "version": "v1",
+        "aliases": ["champion"],
+        "tags": [],
+        "description": "",
+        "source": _SOURCE,
+        "linked_by": "mike",
+        "linked_at": _TIME,
+        "deprecation": {
+            "message": (
+                "The legacy path fraud-team/model-registry/fraud-detector:champion is "
+                "deprecated: its registered model was migrated, so use "
+                "acme/wandb-registry-fraud-team/fraud-detector:champion instead."
+            ),
+            "successor_path": "acme/wandb-registry-fraud-team/fraud-detector:champion",
+            "deprecated_since": _TIME,
+        },
     },
 )
 

@@ -35,6 +35,8 @@ class Resolution:
     path: str
     # Set when a legacy path led to a migrated version; it names `path`.
     deprecation: str | None = None
+    # When the legacy path became deprecated: the moment its legacy registry turned read-only.
+    deprecated_since: datetime | None = None
 
     @property
     def is_legacy(self) -> bool:
@@ -68,11 +70,14 @@ def find_legacy_registry(user, team: str) -> LegacyRegistry:
     Hidden registries count: a legacy path keeps working for the team after the pages are
     hidden.
     """
-    found = list(
-        LegacyRegistry.objects.of_members(user)
-        .filter(team__name__iexact=team)
-        .select_related("team__organization")[:2]
-    )
+    # The user's own teams are tried first. That query reads no permissions, while the support
+    # check in of_members costs two more queries, so the common case stays within the query
+    # budget of the API's resolve endpoint.
+    found: list[LegacyRegistry] = []
+    if getattr(user, "is_authenticated", False):
+        found = _named(LegacyRegistry.objects.filter(team__memberships__user=user), team)
+    if not found:
+        found = _named(LegacyRegistry.objects.of_members(user), team)
     if not found:
         raise PathNotFound(f"The team '{team}' has no legacy Model Registry that you can see.")
     if len(found) > 1:
@@ -82,6 +87,12 @@ def find_legacy_registry(user, team: str) -> LegacyRegistry:
             f"legacy registry from its team's page instead."
         )
     return found[0]
+
+
+def _named(legacy_registries, team: str) -> list[LegacyRegistry]:
+    return list(
+        legacy_registries.filter(team__name__iexact=team).select_related("team__organization")[:2]
+    )
 
 
 def resolve_legacy_path(user, path: ArtifactPath, *, now: datetime | None = None) -> Resolution:
@@ -112,8 +123,11 @@ def resolve_legacy_path(user, path: ArtifactPath, *, now: datetime | None = None
 
 
 def _legacy_version(model: RegisteredModel, path: ArtifactPath) -> LegacyVersion:
+    # The related rows that every caller shows come in the same query.
     versions = LegacyVersion.objects.filter(model=model).select_related(
-        "model__legacy_registry__team__organization"
+        "model__legacy_registry__team__organization",
+        "version__artifact__project__team",
+        "linked_by",
     )
     if path.index is not None:
         legacy_version = versions.filter(index=path.index).first()
@@ -148,7 +162,7 @@ def _resolve_migrated(user, model: RegisteredModel, path: ArtifactPath) -> Resol
     new_path = format_path(registry.organization.name, registry.name, collection.name, path.version)
 
     links = CollectionLink.objects.filter(collection=collection).select_related(
-        "collection__registry__organization"
+        "collection__registry__organization", "version__artifact__project__team", "linked_by"
     )
     if path.index is not None:
         link = links.filter(index=path.index).first()
@@ -173,4 +187,5 @@ def _resolve_migrated(user, model: RegisteredModel, path: ArtifactPath) -> Resol
             f"The legacy path {old_path} is deprecated: its registered model was migrated, "
             f"so use {new_path} instead."
         ),
+        deprecated_since=model.legacy_registry.read_only_since,
     )

@@ -355,13 +355,6 @@ def test_resolve_short_path_gives_canonical(world, client):
     assert body["aliases"] == ["latest", "production"]
 
 
-def test_resolve_legacy_path_not_yet(world, client):
-    response = _get(client, world, "/api/v1/resolve/?path=ml-team/model-registry/fraud:v0")
-
-    assert response.status_code == 404
-    assert "legacy Model Registry path" in response.json()["error"]["message"]
-
-
 def test_resolve_invalid_path_names_the_problem(world, client):
     response = _get(client, world, "/api/v1/resolve/?path=acme/models/x")
 

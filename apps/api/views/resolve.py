@@ -1,40 +1,53 @@
-"""Resolve a full or short artifact path to the version it names."""
+"""Resolve a full, short or legacy artifact path to the version it names."""
+
+from urllib.parse import urlencode
 
 from django.db.models import prefetch_related_objects
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
-from rest_framework.exceptions import NotFound, ValidationError
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from apps.api import examples
 from apps.api.base import ApiViewSet
-from apps.api.serializers.collections import LinkSerializer
-from apps.registry.paths import PathError, parse_path
-from apps.registry.resolve import resolve_registry_path
+from apps.api.serializers.resolve import (
+    LEGACY_KIND,
+    REGISTRY_KIND,
+    ResolvedLegacySerializer,
+    ResolvedSerializer,
+)
+from apps.legacy.models import LegacyVersion
+from apps.legacy.resolve import Resolution, resolve_any_path
+from apps.registry.paths import PathError
 
-
-class ResolvedSerializer(LinkSerializer):
-    """The version a path names; `path` is its canonical form, with stored names and vN."""
-
-    requested_path = serializers.SerializerMethodField()
-    organization = serializers.CharField(source="collection.registry.organization.name")
-    registry = serializers.CharField(source="collection.registry.name")
-    collection = serializers.CharField(source="collection.name")
-
-    class Meta(LinkSerializer.Meta):
-        fields = [
-            "path",
-            "requested_path",
-            "organization",
-            "registry",
-            "collection",
-            *LinkSerializer.Meta.fields[:2],
-            *LinkSerializer.Meta.fields[3:],
-        ]
-        read_only_fields = fields
-
-    def get_requested_path(self, link) -> str:
-        return self.context["requested_path"]
+RESOLVED = PolymorphicProxySerializer(
+    component_name="Resolution",
+    serializers={REGISTRY_KIND: ResolvedSerializer, LEGACY_KIND: ResolvedLegacySerializer},
+    resource_type_field_name="kind",
+)
+DEPRECATION_HEADERS = [
+    OpenApiParameter(
+        "Deprecation",
+        str,
+        OpenApiParameter.HEADER,
+        response=[200],
+        description=(
+            "Sent only when a legacy path was resolved to the registry version it was "
+            "migrated to: `@` and the Unix time at which the migration completed, as in "
+            "`@1793611800` (RFC 9745)."
+        ),
+    ),
+    OpenApiParameter(
+        "Link",
+        str,
+        OpenApiParameter.HEADER,
+        response=[200],
+        description=(
+            'Sent with Deprecation: `<URL>; rel="successor-version"`, where URL resolves '
+            "the registry path to use instead of the legacy path."
+        ),
+    ),
+]
 
 
 class ResolveViewSet(ApiViewSet):
@@ -45,9 +58,16 @@ class ResolveViewSet(ApiViewSet):
         summary="Resolve an artifact path",
         description=(
             "Accepts ORG/wandb-registry-REGISTRY/COLLECTION:VERSION, or the short form "
-            "without ORG when the caller belongs to one organization. VERSION is vN or an "
-            "alias; without it the path means latest. Any part the caller cannot see is "
-            "reported as not found."
+            "without ORG when the caller belongs to one organization, and the legacy "
+            "TEAM/model-registry/NAME:VERSION. VERSION is vN or an alias; without it the path "
+            "means latest. Any part the caller cannot see is reported as not found, and a "
+            "legacy path is visible only to the members of its team.\n\n"
+            "`kind` tells what the path names. `registry`: a version of a registry. `legacy`: "
+            "a version of a team's legacy Model Registry that is not migrated yet. Once the "
+            "team's migration has completed, a legacy path resolves to the registry version "
+            "its registered model became: the answer has the kind `registry`, a `deprecation` "
+            "that names the registry path to use instead, and the headers `Deprecation` and "
+            '`Link: <...>; rel="successor-version"`.'
         ),
         parameters=[
             OpenApiParameter(
@@ -56,25 +76,40 @@ class ResolveViewSet(ApiViewSet):
                 OpenApiParameter.QUERY,
                 required=True,
                 description="The path to resolve.",
-                examples=[examples.RESOLVE_PATH_EXAMPLE],
-            )
+                examples=[examples.RESOLVE_PATH_EXAMPLE, examples.RESOLVE_LEGACY_PATH_EXAMPLE],
+            ),
+            *DEPRECATION_HEADERS,
         ],
-        responses={200: ResolvedSerializer},
-        examples=[examples.RESOLVE_RESPONSE],
+        responses={200: RESOLVED},
+        examples=[
+            examples.RESOLVE_RESPONSE,
+            examples.RESOLVE_LEGACY_RESPONSE,
+            examples.RESOLVE_MIGRATED_RESPONSE,
+        ],
     )
     def retrieve(self, request):
         text = request.query_params.get("path", "")
         try:
-            path = parse_path(text)
+            resolution = resolve_any_path(request.user, text)
         except PathError as error:
             raise ValidationError({"path": str(error)}) from None
-        if path.is_legacy:
-            raise NotFound(
-                f"'{text}' is a legacy Model Registry path; the API does not resolve legacy "
-                f"paths yet. Use the registry path of the migrated collection instead."
-            )
 
-        link = resolve_registry_path(request.user, path)
+        context = {"requested_path": text, "resolution": resolution}
+        if isinstance(resolution.target, LegacyVersion):
+            legacy_version = resolution.target
+            prefetch_related_objects([legacy_version], "aliases", "tags")
+            return Response(ResolvedLegacySerializer(legacy_version, context=context).data)
+
+        link = resolution.target
         prefetch_related_objects([link], "aliases", "tags")
-        context = {"requested_path": text}
-        return Response(ResolvedSerializer(link, context=context).data)
+        response = Response(ResolvedSerializer(link, context=context).data)
+        if resolution.deprecation:
+            _add_deprecation_headers(response, request, resolution)
+        return response
+
+
+def _add_deprecation_headers(response: Response, request, resolution: Resolution) -> None:
+    if resolution.deprecated_since is not None:
+        response["Deprecation"] = f"@{int(resolution.deprecated_since.timestamp())}"
+    successor = f"{reverse('api:resolve')}?{urlencode({'path': resolution.path})}"
+    response["Link"] = f'<{request.build_absolute_uri(successor)}>; rel="successor-version"'
