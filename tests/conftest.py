@@ -163,3 +163,23 @@ def linked(collection, project, member):
 def member_client(client, member):
     client.force_login(member)
     return client
+
+
+@pytest.fixture
+def registry_admin(org):
+    """ada: org member who creates `secret-models` (see secret_registry), so its Admin."""
+    user = make_user("ada")
+    org_services.add_org_member(organization=org, user=user, role=OrgRole.MEMBER)
+    return user
+
+
+@pytest.fixture
+def secret_registry(org, registry_admin) -> Registry:
+    """A custom registry with Restricted visibility for models; ada is its only granted Admin."""
+    return services.create_registry(
+        organization=org,
+        name="secret-models",
+        visibility="restricted",
+        accepted_types=["model"],
+        actor=registry_admin,
+    )
