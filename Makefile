@@ -31,12 +31,18 @@ test: $(VENV)/.installed lint
 	$(MAKE) test-postgres
 	@if [ "$$REQUIRE_SERVICES" = "1" ]; then $(MAKE) test-sdk-old; else echo "Skipped test-sdk-old (the SDK tests with wandb $(SDK_OLD_VERSION)); run 'make test-sdk-old', as CI does with REQUIRE_SERVICES=1."; fi
 
+# pytest runs one process per CPU core (pytest-xdist) and keeps each test file in one
+# process, so a file's Celery worker or browser starts once. PYTEST_ARGS adds options, for
+# example PYTEST_ARGS="-n 0 -x tests/registry" for one process that stops at a failure.
+PYTEST_PARALLEL ?= -n auto --dist loadfile
+PYTEST_ARGS ?=
+
 test-sqlite: $(VENV)/.installed
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 # Runs the suite again on a throwaway PostgreSQL database when a server is reachable.
 test-postgres: $(VENV)/.installed
-	$(PY) tests/run_postgres.py
+	$(PY) tests/run_postgres.py $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 # The fetch, download and legacy-path tests of tests/sdk again, with an older wandb release
 # (0.22.3, the last 0.22) installed in a virtualenv of its own, as migrated teams may run it.
