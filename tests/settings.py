@@ -20,3 +20,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Look static files up when one is requested instead of scanning every app's static folder
 # each time a test client builds the middleware, which cost about 0.1 s per test.
 WHITENOISE_AUTOREFRESH = True
+
+# Tests never run collectstatic; an empty folder keeps whitenoise from warning on every
+# request that the collected-files folder is missing.
+STATIC_ROOT.mkdir(exist_ok=True)  # noqa: F405
