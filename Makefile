@@ -59,8 +59,11 @@ $(SDK_OLD_VENV)/.installed-$(SDK_OLD_VERSION):
 test-sdk-old: $(VENV)/.installed $(SDK_OLD_VENV)/.installed-$(SDK_OLD_VERSION)
 	SDK_PYTHON=$(SDK_OLD_VENV)/bin/python $(PY) -m pytest -m sdk_old tests/sdk
 
+# Each benchmark builds and drops its own throwaway database; bench/README.md has the figures.
 bench: $(VENV)/.installed
 	$(PY) bench/pages.py
+	$(PY) bench/api.py
+	$(PY) bench/migration.py
 
 clean:
 	rm -rf $(VENV) $(SDK_OLD_VENV) db.sqlite3 staticfiles
