@@ -54,7 +54,7 @@ from apps.registry.models import (
     Tag,
     Visibility,
 )
-from apps.registry.permissions import require_admin, require_change
+from apps.registry.permissions import require_admin, require_change, require_writable
 from apps.registry.roles import Role, role_from_codenames
 
 MAX_METADATA_KEYS = 100
@@ -842,9 +842,21 @@ def _granted_role(registry: Registry, principal) -> Role | None:
     return role_from_codenames(rows.values_list("permission__codename", flat=True))
 
 
+def _lock_members(registry: Registry) -> None:
+    """Take the registry's row lock first thing in a change of its members.
+
+    The permission check and the last-Admin count then run after every earlier change of
+    the members has committed, so an Admin demoted a moment ago can no longer act, and two
+    Admins demoting each other are serialized. Taking FOR UPDATE before the write-pause
+    check's FOR KEY SHARE also keeps two such changes from deadlocking on the upgrade.
+    """
+    Registry.objects.select_for_update().filter(pk=registry.pk).first()
+
+
 @transaction.atomic
 def add_member(*, registry: Registry, member, role: Role | None = None, actor) -> Role:
     """Grant a user, team or service account a role (default: Restricted Viewer, bots Member)."""
+    _lock_members(registry)
     require_admin(actor, registry, "Adding members")
     _check_in_organization(registry, member)
     principal, label, is_bot = _principal(member)
@@ -852,7 +864,6 @@ def add_member(*, registry: Registry, member, role: Role | None = None, actor) -
         role = Role.MEMBER if is_bot else Role.RESTRICTED_VIEWER
     _check_service_account_role(is_bot, label, role)
     with transaction.atomic():
-        Registry.objects.select_for_update().filter(pk=registry.pk).first()
         if _granted_role(registry, principal) is not None:
             raise ValidationError(f"{label} is already a member; change their role instead.")
         grant_role(registry, principal, role)
@@ -878,11 +889,11 @@ def _guard_last_admin(registry: Registry, principal, label: str, new_role: Role 
 
 @transaction.atomic
 def change_role(*, registry: Registry, member, role: Role, actor) -> None:
+    _lock_members(registry)
     require_admin(actor, registry, "Changing roles")
     principal, label, is_bot = _principal(member)
     _check_service_account_role(is_bot, label, role)
     with transaction.atomic():
-        Registry.objects.select_for_update().filter(pk=registry.pk).first()
         previous = _granted_role(registry, principal)
         if previous is None:
             raise ValidationError(f"{label} is not a member of '{registry.name}'; add them first.")
@@ -901,11 +912,13 @@ def change_role(*, registry: Registry, member, role: Role, actor) -> None:
 @transaction.atomic
 def remove_member(*, registry: Registry, member, actor) -> None:
     """Remove a member; anyone may remove themselves, Admins may remove anyone."""
+    _lock_members(registry)
     principal, label, _ = _principal(member)
     if not (principal == actor and getattr(actor, "is_authenticated", False)):
         require_admin(actor, registry, "Removing members")
+    else:
+        require_writable(registry)
     with transaction.atomic():
-        Registry.objects.select_for_update().filter(pk=registry.pk).first()
         if _granted_role(registry, principal) is None:
             raise ValidationError(f"{label} is not a member of '{registry.name}'.")
         _guard_last_admin(registry, principal, label, None)
