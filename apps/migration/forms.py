@@ -1,7 +1,7 @@
 """Forms of the migration console.
 
-The window start is entered as a wall-clock time in a zone the support person picks and
-turned into UTC here; the lead-time and name rules are checked by the services.
+The window start is entered as a wall-clock time in a zone the support person picks, and
+turned into UTC here. The services check the lead-time and name rules.
 """
 
 from datetime import datetime

@@ -49,13 +49,13 @@ class Grant:
         return self.kind == "group"
 
     def natural_keys(self) -> list[str]:
-        """The natural keys of the permission rows this grant writes, for verification."""
+        """Return the natural keys of the permission rows this grant writes."""
         principal = "group" if self.is_group else "user"
         return [f"{principal} {self.name} {codename}" for codename in sorted(BUNDLES[self.role])]
 
 
 def mapping(legacy_registry: LegacyRegistry, visibility: str) -> list[Grant]:
-    """The grants a migration of this legacy registry makes, users first, by name."""
+    """List the grants a migration of this legacy registry makes, users first, by name."""
     team = legacy_registry.team
     organization = ensure_org_groups(team.organization)
     users: dict[int, Grant] = {}
@@ -130,7 +130,7 @@ def expected_keys(rows: list[Grant]) -> list[str]:
 
 
 def target_keys(registry_id: int | None) -> list[str]:
-    """The natural keys of the permission rows the target registry holds."""
+    """Return the natural keys of the target registry's permission rows."""
     if registry_id is None:
         return []
     users = RegistryUserObjectPermission.objects.filter(content_object_id=registry_id)

@@ -8,7 +8,7 @@ A plan moves through its states only by compare-and-set updates in apps.migratio
         +-----------+-----------+------+--> aborted
 
 From `running` until `completed` or `aborted`, the legacy registry and the target registry
-are in a write pause; a failed plan keeps the pause on until support retries or aborts it.
+are in a write pause. A failed plan keeps the pause on until support retries or aborts it.
 """
 
 import math

@@ -1,9 +1,9 @@
 """Every change to a migration plan: schedule, move, start, resume, retry, abort, finish.
 
 Each state change is a compare-and-set on the plan row (`filter(state=old).update(...)`)
-made while holding the plan's row lock, with an AuditEvent in the same transaction; work that
-follows (queueing the copy) starts after commit. Support staff call these from the console,
-the scheduler calls start_migration, and the copy job calls fail_migration and
+made while holding the plan's row lock, with an AuditEvent in the same transaction. Work that
+follows, such as queueing the copy, starts after commit. Support staff call these from the
+console, the scheduler calls start_migration, and the copy job calls fail_migration and
 verify_migration.
 
 Lock order, shared with apps.migration.copy: the plan row, then the legacy registry row, then
@@ -55,7 +55,7 @@ def minimum_lead() -> timedelta:
 
 
 def estimate_pause_seconds(rows: int) -> int:
-    """The expected write pause for copying and verifying `rows` rows."""
+    """Estimate the write pause, in seconds, for copying and verifying `rows` rows."""
     rate = max(1, settings.MIGRATION_COPY_ROWS_PER_SECOND)
     return math.ceil(rows / rate) + settings.MIGRATION_PAUSE_MARGIN_SECONDS
 
@@ -74,7 +74,7 @@ def pause_reason(plan: MigrationPlan) -> str:
 
 
 def check_target_name(organization, name: str, *, plan: MigrationPlan | None = None) -> str:
-    """Validate a target registry name and make sure no registry or other plan holds it."""
+    """Validate a target registry name and check that no registry or other plan uses it."""
     validate_registry_name(name)
     if Registry.objects.filter(organization=organization, name__iexact=name).exists():
         raise ValidationError(
@@ -291,19 +291,21 @@ def start_migration(
         require_support(actor, "Starting a migration")
     with transaction.atomic():
         locked = _lock(plan)
-        now = now or timezone.now()
         if locked.state != PlanState.SCHEDULED:
             return False
-        if due_only and locked.window_start > now:
+        if due_only and locked.window_start > (now or timezone.now()):
             return False
+        # Counted before the pause begins, so the pause does not last through the count. A
+        # write that lands in between can only make the progress bar's total a few rows off.
+        counts = copy.count_source_rows(locked.legacy_registry, locked.target_visibility)
+        rows = sum(counts.values())
+        seconds = estimate_pause_seconds(rows)
         legacy = (
             LegacyRegistry.objects.select_for_update()
             .select_related("team")
             .get(pk=locked.legacy_registry_id)
         )
-        counts = copy.count_source_rows(legacy, locked.target_visibility)
-        rows = sum(counts.values())
-        seconds = estimate_pause_seconds(rows)
+        now = now or timezone.now()
         updated = MigrationPlan.objects.filter(pk=locked.pk, state=PlanState.SCHEDULED).update(
             state=PlanState.RUNNING,
             started_at=now,
@@ -333,8 +335,8 @@ def start_migration(
 def resume_migration(*, plan: MigrationPlan, actor) -> None:
     """Queue the job of a running or verifying plan again, after its task was lost.
 
-    The job resumes at its checkpoint; if the old task is alive after all, the two take
-    turns on the plan's row lock and copy each slice once.
+    The job resumes at its checkpoint. If the old task is alive after all, the two take turns
+    on the plan's row lock and copy each slice once.
     """
     require_support(actor, "Resuming a migration")
     with transaction.atomic():

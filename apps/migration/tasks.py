@@ -105,7 +105,7 @@ def _describe(error: Exception) -> str:
 
 
 def _queue_of(task) -> str | None:
-    """The queue the running task came from, so the chain stays on it."""
+    """Return the queue the running task came from, so the chain stays on it."""
     return (task.request.delivery_info or {}).get("routing_key")
 
 

@@ -1,6 +1,6 @@
 """The migration console under /support/migrations/: list, schedule, watch, act.
 
-Every page answers 404 to anyone without the support permission, so the console does not
+Every page returns 404 to anyone without the support permission, so the console does not
 exist for them. The plan page polls its progress partial every 2 seconds with htmx while the
 job works, and reloads itself once the state changes so the report and the buttons follow.
 """
@@ -124,7 +124,7 @@ def _name_conflict(plan: MigrationPlan) -> bool:
 
 
 def duration_text(seconds: float | None) -> str:
-    """A duration for people: "45 seconds", "3 minutes 20 seconds", "2 hours 5 minutes"."""
+    """Format a duration for people: "45 seconds", "3 minutes 20 seconds", "2 hours 5 minutes"."""
     if seconds is None:
         return ""
     total = max(0, round(seconds))
@@ -202,7 +202,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def plan_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    """The progress partial, polled by htmx; other requests go to the plan page."""
+    """Render the progress partial for htmx polling; other requests go to the plan page."""
     _require_support(request)
     plan = _plan(request, pk)
 
