@@ -116,6 +116,8 @@ def _count(queryset: QuerySet, outer_field: str) -> Coalesce:
         queryset.filter(**{outer_field: OuterRef("pk")})
         .order_by()
         .values(outer_field)
+        # COUNT(*) needs no column of the row, so PostgreSQL can count from the index on
+        # outer_field alone (an index-only scan); COUNT(id) reads every row from the table.
         .annotate(total=Count("*"))
         .values("total")
     )
