@@ -51,6 +51,13 @@ def validate_name(value: str, *, kind: str = "name", max_length: int = NAME_MAX)
             )
     if value != value.strip():
         raise ValidationError(f"The {kind} {value!r} starts or ends with whitespace; remove it.")
+    if value.strip(".") == "":
+        # "." and ".." are path segments that browsers and proxies collapse, so a page for
+        # such a name could never be opened.
+        raise ValidationError(
+            f"The {kind} {value!r} is only dots, which URLs treat as a folder step; add "
+            f"a letter or digit."
+        )
     return value
 
 

@@ -263,3 +263,9 @@ def test_link_index_unique_in_collection(linked):
     assert_rejected_by_database(
         lambda: CollectionLink.objects.filter(pk=other.pk).update(index=linked[0].index)
     )
+
+
+@pytest.mark.parametrize("name", [".", "..", "..."])
+def test_name_of_only_dots_rejected(name):
+    with pytest.raises(ValidationError, match="only dots"):
+        validate_name(name)
