@@ -119,9 +119,9 @@ def run(arguments: argparse.Namespace) -> int:
         cases.append(common.Case(label, lambda url=url: endpoints.get(url)))
         cases.append(common.Case(f"{label} plain", lambda url=plain_url: endpoints.get(url)))
     say(f"Timing {len(cases)} requests per round, {arguments.rounds} rounds, interleaved.")
-    samples = common.measure(cases, rounds=arguments.rounds)
+    timings = common.measure(cases, rounds=arguments.rounds)
 
-    report(dataset, database, arguments.rounds, endpoints, queries, samples)
+    report(dataset, database, arguments.rounds, endpoints, queries, timings)
     if arguments.explain:
         for label in endpoints.pairs:
             print(f"\n== {label}: the API's queries\n{common.explain(queries[label])}")
@@ -130,9 +130,12 @@ def run(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def report(dataset, database, rounds, endpoints, queries, samples) -> None:
+def report(dataset, database, rounds, endpoints, queries, timings) -> None:
     def rate(label: str) -> float:
-        return 1 / common.median(samples[label])
+        return 1 / common.median(timings[label].total)
+
+    def ms(values: list[float], statistic) -> str:
+        return f"{statistic(values) * 1000:.1f}"
 
     print()
     print(f"database      {database}")
@@ -144,8 +147,8 @@ def report(dataset, database, rounds, endpoints, queries, samples) -> None:
     print(f"rounds        {rounds}, the eight requests of a round interleaved")
     print()
     header = (
-        f"{'endpoint':<18}{'queries':>8}{'req/s':>8}{'p95 ms':>8}"
-        f"{'plain q':>9}{'plain req/s':>13}{'plain p95':>11}{'api/plain':>11}"
+        f"{'endpoint':<18}{'queries':>8}{'req/s':>8}{'p95 ms':>8}{'sql ms':>8}"
+        f"{'plain q':>9}{'plain req/s':>13}{'plain p95':>11}{'plain sql':>11}{'api/plain':>11}"
     )
     print(header)
     print("-" * len(header))
@@ -156,8 +159,10 @@ def report(dataset, database, rounds, endpoints, queries, samples) -> None:
         ratios.append(ratio)
         print(
             f"{label:<18}{len(queries[label]):>8}{rate(label):>8.0f}"
-            f"{common.p95(samples[label]) * 1000:>8.1f}{len(queries[plain]):>9}"
-            f"{rate(plain):>13.0f}{common.p95(samples[plain]) * 1000:>11.1f}{ratio:>11.2f}"
+            f"{ms(timings[label].total, common.p95):>8}"
+            f"{ms(timings[label].sql, common.median):>8}{len(queries[plain]):>9}"
+            f"{rate(plain):>13.0f}{ms(timings[plain].total, common.p95):>11}"
+            f"{ms(timings[plain].sql, common.median):>11}{ratio:>11.2f}"
         )
     print()
     counts = [len(queries[label]) for label in endpoints.pairs]

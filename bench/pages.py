@@ -162,9 +162,9 @@ def run(arguments: argparse.Namespace) -> int:
         cases.append(common.Case(label, lambda url=url: pages.get(url)))
         cases.append(common.Case(f"{label} plain", lambda url=plain_url: pages.get(url)))
     say(f"Timing {len(cases)} requests per round, {rounds} rounds, interleaved.")
-    samples = common.measure(cases, rounds=rounds)
+    timings = common.measure(cases, rounds=rounds)
 
-    report(dataset, database, size, rounds, measured, queries, small_counts, samples)
+    report(dataset, database, size, rounds, measured, queries, small_counts, timings)
     if arguments.explain:
         for label, _url, _plain_url in measured:
             print(f"\n== {label}: the page's queries\n{common.explain(queries[label])}")
@@ -173,11 +173,11 @@ def run(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def report(dataset, database, size, rounds, measured, queries, small_counts, samples) -> None:
+def report(dataset, database, size, rounds, measured, queries, small_counts, timings) -> None:
     def ms(value: float) -> str:
         return f"{value * 1000:.1f}"
 
-    median = {label: common.median(values) for label, values in samples.items()}
+    median = {label: common.median(timing.total) for label, timing in timings.items()}
     print()
     print(f"database      {database}")
     print(
@@ -188,8 +188,8 @@ def report(dataset, database, size, rounds, measured, queries, small_counts, sam
     print(f"rounds        {rounds}, the six requests of a round interleaved")
     print()
     header = (
-        f"{'page':<18}{'queries':>8}{'median ms':>11}{'p95 ms':>9}"
-        f"{'plain q':>9}{'plain med':>11}{'plain p95':>11}{'page/plain':>12}"
+        f"{'page':<18}{'queries':>8}{'median ms':>11}{'p95 ms':>8}{'sql ms':>8}"
+        f"{'plain q':>9}{'plain med':>11}{'plain p95':>11}{'plain sql':>11}{'page/plain':>12}"
     )
     print(header)
     print("-" * len(header))
@@ -197,8 +197,10 @@ def report(dataset, database, size, rounds, measured, queries, small_counts, sam
         plain = f"{label} plain"
         print(
             f"{label:<18}{len(queries[label]):>8}{ms(median[label]):>11}"
-            f"{ms(common.p95(samples[label])):>9}{len(queries[plain]):>9}"
-            f"{ms(median[plain]):>11}{ms(common.p95(samples[plain])):>11}"
+            f"{ms(common.p95(timings[label].total)):>8}"
+            f"{ms(common.median(timings[label].sql)):>8}{len(queries[plain]):>9}"
+            f"{ms(median[plain]):>11}{ms(common.p95(timings[plain].total)):>11}"
+            f"{ms(common.median(timings[plain].sql)):>11}"
             f"{median[label] / median[plain]:>12.2f}"
         )
     print()
