@@ -94,7 +94,7 @@ class MemberRow:
 
 
 def member_rows(registry: Registry) -> list[MemberRow]:
-    """Every user and team granted a role on the registry, with granted and effective roles.
+    """List every user and team granted a role on the registry, with granted and effective roles.
 
     Runs three queries whatever the number of members: the group grants with their teams,
     the user grants with their users, and which of those users are in the granted groups.

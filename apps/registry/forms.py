@@ -204,7 +204,7 @@ class AcceptedTypesForm(forms.Form):
 
 class VisibilityForm(forms.Form):
     visibility = forms.ChoiceField(label="Visibility", choices=Visibility.choices)
-    # Set by the confirmation step that says how many people gain access.
+    # Set by the confirmation step, which shows how many people would gain access.
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
@@ -272,7 +272,7 @@ class ActivityFilterForm(forms.Form):
     before = forms.IntegerField(required=False, min_value=1)
 
     def values(self) -> dict:
-        """The valid part of the input, with keyset keys; a bad value is left out."""
+        """Return the valid part of the input with keyset keys, leaving out a bad value."""
         self.is_valid()
         data = self.cleaned_data
         return {

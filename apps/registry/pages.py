@@ -135,10 +135,10 @@ def get_registry(user, org: str, name: str) -> Registry:
 
 
 def registry_access_queryset(user) -> QuerySet:
-    """Visible registries with the permissions the user holds on each, in the same query.
+    """Return the visible registries with the user's permission codenames on each.
 
-    The codenames granted to the user and to their groups come as two JSON lists; call
-    with_access on a fetched row to read the role from them.
+    The codenames granted to the user and to their groups come as two JSON lists in the
+    same query. Call with_access on a fetched row to read the role from them.
     """
     direct = RegistryUserObjectPermission.objects.filter(user=user)
     through_groups = RegistryGroupObjectPermission.objects.filter(group__user=user)

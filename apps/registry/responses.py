@@ -1,7 +1,7 @@
-"""How the registry pages answer: full pages or htmx partials, and the outcome of an edit.
+"""Responses of the registry pages: full pages or htmx partials, and the outcome of an edit.
 
 An htmx request gets only the partial it swaps in, followed by partials swapped out of band
-(the status region, a history); a request without JavaScript gets the full page, or a
+(the status region, a history). A request without JavaScript gets the full page, or a
 redirect after a POST that worked.
 """
 

@@ -77,7 +77,7 @@ def find_member(registry: Registry, kind: str, name: str):
     """Return the user or team of the registry's organization that a form names.
 
     A user of another organization is reported like a name that does not exist, so the
-    form tells nothing about people outside the organization.
+    form reveals nothing about people outside the organization.
     """
     organization = registry.organization
     if kind == TEAM:
@@ -165,7 +165,8 @@ def member_candidates(registry: Registry, text: str) -> list[Candidate]:
 
 def _registry_events(registry: Registry) -> QuerySet:
     # registry_id is a plain id rather than a foreign key, so the organization is matched
-    # too; ids are never reused, so a new registry of the same name shows none of these.
+    # too. Registry ids are not reused (AUTOINCREMENT on SQLite, a sequence on PostgreSQL),
+    # so a new registry of the same name shows none of these events.
     return AuditEvent.objects.filter(
         organization_id=registry.organization_id, registry_id=registry.pk
     )

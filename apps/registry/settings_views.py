@@ -1,8 +1,8 @@
 """Creating registries, their settings page, members and roles, activity, and stars.
 
-The settings and activity pages are for the registry's Admins: a person who can see the
-registry but is no Admin gets 403 with the role it needs, and a person who cannot see it
-gets the same 404 as for a missing registry. Each section of the settings page is one
+The settings and activity pages are for the registry's Admins. A person who can see the
+registry but is no Admin gets 403 with the role it needs. A person who cannot see it gets
+the same 404 as for a missing registry. Each section of the settings page is one
 partial that its form swaps in place with htmx; every change goes through one service
 function, which checks the permission again and records an audit event.
 """
@@ -63,7 +63,7 @@ STAR_PARTIAL = "registry/partials/star_button.html"
 def _creator_membership(user, org: str) -> OrgMembership:
     """Return the user's membership of the organization, if it lets them create registries.
 
-    An organization the user is not in answers 404, like one that does not exist.
+    An organization the user is not in raises Http404, like one that does not exist.
     """
     membership = get_object_or_404(
         OrgMembership.objects.select_related("organization"),
@@ -218,7 +218,7 @@ def _respond_to_settings_edit(
     success: str,
     extra: dict | None = None,
 ) -> HttpResponse:
-    """Answer a settings form: its section again (htmx), or a redirect or the whole page.
+    """Respond to a settings form: its section again (htmx), or a redirect or the whole page.
 
     After a change that took the user's Admin role away, the settings page is no longer
     theirs, so they are sent to the registry page (or the home page) instead.
@@ -315,7 +315,7 @@ def edit_accepted_types(request: HttpRequest, org: str, registry: str) -> HttpRe
 @login_required
 @require_POST
 def change_visibility(request: HttpRequest, org: str, registry: str) -> HttpResponse:
-    """Switch the visibility; widening it to the organization first asks for confirmation."""
+    """Switch the visibility; widening it to the organization first requires a confirmation."""
     registry_obj = _settings_registry(request, org, registry, "Changing the visibility")
 
     form = VisibilityForm(request.POST)
@@ -353,7 +353,7 @@ def change_visibility(request: HttpRequest, org: str, registry: str) -> HttpResp
 def _confirm_widening(request: HttpRequest, registry: Registry) -> HttpResponse:
     """Show how many people would gain access, with a button that confirms the switch.
 
-    Nothing changes yet, so the answer is 200 and no event is recorded.
+    Nothing changes yet, so the response is 200 and no event is recorded.
     """
     context = settings_pages.settings_context(registry)
     context["confirm_new_viewers"] = services.count_new_viewers(registry)
@@ -553,8 +553,8 @@ def make_owner(request: HttpRequest, org: str, registry: str) -> HttpResponse:
 def _person(member):
     if isinstance(member, Team):
         raise ValidationError(
-            f"The team {member.name} cannot be the owner: the owner is one person who answers "
-            f"for the registry. Choose a user."
+            f"The team {member.name} cannot be the owner, because the owner is one person "
+            f"accountable for the registry. Choose a user."
         )
     return member
 

@@ -107,7 +107,7 @@ def make_registries(org, org_admin):
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Report how many cells of the generated permission matrix ran, whatever `-s` says."""
+    """Report how many cells of the generated permission matrix ran, with or without `-s`."""
     ran = {"passed": 0, "failed": 0}
     for outcome in ran:
         ran[outcome] = sum(

@@ -1,13 +1,13 @@
 """The permission matrix of the registry pages, generated from the role table.
 
-Nothing below lists an expected answer by hand. The data says:
+Nothing below lists an expected response by hand. The data consists of:
 
-    ROLE_TABLE   for each permission of the role table, the lowest role that holds it
+    ROLE_TABLE   for each permission of the role table, the lowest role that has it
     PERSONAS     how each persona holds roles: a granted role, a team's role, an org role
     REGISTRIES   the registries of the world: Restricted, Organization, and the core one
     ACTIONS      every page, fragment and action, with the permission it needs
 
-and `expect` derives each cell's answer from them with the rules of the product:
+and `expect` derives each cell's response from them with the rules of the product:
 
     anonymous                          302 to the sign-in page
     cannot see the registry            404, the same bytes as for a registry that is missing
@@ -28,7 +28,7 @@ from apps.registry.roles import Role
 
 RV, V, M, A = Role.RESTRICTED_VIEWER, Role.VIEWER, Role.MEMBER, Role.ADMIN
 
-# The role table: each permission and the lowest role that holds it.
+# The role table: each permission and the lowest role that has it.
 ROLE_TABLE: dict[str, Role] = {
     # see the registry, its collections, versions, metadata, settings and members
     "see": RV,
@@ -129,7 +129,7 @@ class Action:
     data: dict | Callable[[RegistrySpec], dict] | None = None
     transports: tuple[str, ...] = (PAGE, HTMX)
     audited: bool = False
-    # Core registries refuse it (rename, visibility, deletion).
+    # Core registries reject it (rename, visibility, deletion).
     custom_only: bool = False
     # It touches the alias `production`, which the "protected" state protects.
     touches_protected: bool = False
@@ -138,9 +138,9 @@ class Action:
     # Only these registries (keys of REGISTRIES); all when empty.
     only: tuple[str, ...] = ()
     shows: str = ""
-    # Text of the htmx answer (a fragment), when it differs from `shows`.
+    # Text of the htmx response (a fragment), when it differs from `shows`.
     fragment_shows: str | None = None
-    # GET answers that redirect on success, like /path/.
+    # GET requests that redirect on success, like /path/.
     redirects: bool = False
 
     def shows_for(self, transport: str) -> str:
@@ -436,7 +436,7 @@ ORG_ACTIONS = [
 ]
 
 
-# Expected answers ----------------------------------------------------------------------------
+# Expected responses --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

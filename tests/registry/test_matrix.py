@@ -1,7 +1,7 @@
 """Every cell of the generated permission matrix of the registry pages (see matrix.py).
 
-The world is built once for the module inside a transaction that is rolled back at its end;
-each cell runs in a savepoint of its own, so a write in one cell is gone in the next.
+The world is built once for the module inside a transaction that is rolled back at its end.
+Each cell runs in a savepoint of its own, so a write in one cell is gone in the next.
 """
 
 import copy
@@ -86,8 +86,8 @@ def _build_world() -> World:
                 team=ml_team, user=world.users[persona.name], role=TeamRole.MEMBER
             )
     org_services.create_team(organization=organization, name="data-team")
-    # The source project belongs to a team that only the Admin persona is in, so nobody else
-    # may download its files by team membership: only the registry roles decide.
+    # The source project belongs to a team that only the Admin persona is in, so the other
+    # personas can download its files through registry roles only, never by team membership.
     source_team = org_services.create_team(organization=organization, name="source-team")
     admin = world.users["admin"]
     org_services.add_team_member(team=source_team, user=admin, role=TeamRole.MEMBER)
@@ -166,9 +166,9 @@ def _log(project, name: str, actor) -> ArtifactVersion:
 def _templates_without_banners() -> list[dict]:
     """Return the template settings without the site-banner context processor.
 
-    Banners are the same on every page of a person and say nothing about registry access,
-    but looking them up is a query on every full page; leaving them out keeps the two
-    thousand cells fast. The banners have tests of their own.
+    Banners are the same on every page of a person and have no bearing on registry access,
+    but looking them up costs a query on every full page. Leaving them out keeps the two
+    thousand cells fast, and the banners have tests of their own.
     """
     templates = copy.deepcopy(settings.TEMPLATES)
     processors = templates[0]["OPTIONS"]["context_processors"]
@@ -206,7 +206,7 @@ def _request(world: World, cell: Cell) -> tuple[str, dict]:
 
 def _send(world: World, cell: Cell):
     client = world.clients[cell.persona.name]
-    # A message left by an earlier cell would show up in this answer's status region.
+    # A message left by an earlier cell would show up in this response's status region.
     client.cookies.pop("messages", None)
     url, data = _request(world, cell)
     headers = HTMX_HEADERS if cell.transport == HTMX else {}
@@ -284,7 +284,7 @@ def _check_hidden(world: World, cell: Cell, response) -> None:
         else:
             assert f"The registry &#x27;{cell.registry.name}&#x27; was not found in" in body
         return
-    # Byte for byte the answer to a registry that does not exist.
+    # Byte for byte the response to a registry that does not exist.
     assert response.content == world.not_found[cell.persona.name].content
 
 

@@ -1,8 +1,8 @@
 """A registry someone may not see does not exist for them, before and after access changes.
 
-Hidden and missing objects answer with the same bytes; lists, counts, search and the member
-autocomplete never mention a hidden registry; leaving a team takes away what the team gave
-on the very next request; a deleted registry leaves nothing a new one could inherit.
+Hidden and missing objects get responses with the same bytes. Lists, counts, search and the
+member autocomplete never mention a hidden registry. Leaving a team takes away what the team
+gave on the very next request, and a deleted registry leaves nothing a new one could inherit.
 """
 
 import pytest
@@ -74,12 +74,12 @@ def send(client, method: str, url: str, data, htmx: bool):
     return client.post(url, data, headers=headers)
 
 
-# Hidden answers like missing -----------------------------------------------------------------
+# Hidden responds like missing -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 @pytest.mark.parametrize(("method", "path", "data"), REQUESTS)
-def test_hidden_answers_like_missing(member, plans, method, path, data, htmx):
+def test_hidden_responds_like_missing(member, plans, method, path, data, htmx):
     client = signed_in(member)
 
     hidden = send(client, method, SECRET + path, data, htmx)

@@ -239,7 +239,7 @@ def test_widening_asks_with_count_first(admin_client, secret_registry, member, v
 
     body = response.content.decode()
     secret_registry.refresh_from_db()
-    # mike and vera gain access; ada is a member already and olivia holds Admin through
+    # mike and vera gain access; ada is a member already and olivia has Admin through
     # the organization's admins group.
     assert response.status_code == 200
     assert "gives <strong>2</strong> more people the Viewer role" in body

@@ -1,7 +1,7 @@
 """Query counts of the list pages stay the same with 5 and with 50 rows, and within eight.
 
-The person measured holds many grants: a direct role on each Restricted registry and a team
-role on every other one, which is where a per-row permission check would show.
+The person measured has many grants: a direct role on every other Restricted registry and
+a team role on the rest, which is where a permission check per row would show.
 """
 
 import itertools

@@ -106,7 +106,7 @@ def _role_label(slug) -> str:
 
 
 def _registry_event_summary(event: AuditEvent, data: dict) -> str:
-    """One line of a registry's activity for the events of its settings and members."""
+    """Summarize an event of a registry's settings or members in one line of its activity."""
     action = event.action
     if action == "registry.created":
         return f"created the registry with {data.get('visibility', 'its')} visibility"
