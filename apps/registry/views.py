@@ -1,4 +1,7 @@
-"""Registry pages, the path resolver, and the in-place edits of aliases, tags and descriptions.
+"""Registry pages, the path resolver, file downloads, and the edits of collections and links.
+
+The edits are in-place changes of aliases, tags and descriptions, creating and deleting
+collections, and unlinking versions. Settings, members and activity are in settings_views.
 
 Every view reads through a `visible_to(user)` queryset (the `pages.get_*` lookups), so an
 object the user may not see gets the same 404 response as a missing one. Every edit calls one
