@@ -1,10 +1,11 @@
 """Benchmark: migrate a large team's legacy registry, and compare with a raw INSERT ... SELECT.
 
-The team has 10,000 registered models with 100 linked versions each (1,000,000 versions),
-an alias on every version and a tag on every version (2,000,000 aliases and tags), plus
-`latest` on every model, a tag on every model, one history event per model and a protected
-alias. The bench creates a throwaway PostgreSQL database for it (dropped at the end, also
-after a failure), migrates the team the way the scheduler does, and reports:
+The team has 10,000 registered models with 100 linked versions each (1,000,000 versions).
+Every version carries an alias and a tag (2,000,000 aliases and tags). Every model has
+`latest`, a tag and one history event, and the registry has one protected alias.
+
+The bench creates a throwaway PostgreSQL database for it (dropped at the end, also after a
+failure), migrates the team the way the scheduler does, and reports:
 
     rows per second   legacy rows the copy job covered per second of copying
     write pause       from the start of the pause to the completed verification
@@ -20,78 +21,21 @@ models unless --models says otherwise. Run it from the project folder:
 
 import argparse
 import os
-import secrets
 import sys
-import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-SERVER_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+from bench.common import (
+    Reporter,
+    configure_django,
+    database_description,
+    throwaway_database,
+)
+
 TAG_COUNT = 20
-
-
-def say(message: str) -> None:
-    print(f"[bench migration] {message}", flush=True)
-
-
-# The throwaway database ----------------------------------------------------------------------
-
-
-def postgres_available() -> bool:
-    import psycopg
-
-    try:
-        with psycopg.connect(_psycopg_url(SERVER_URL), connect_timeout=3):
-            return True
-    except psycopg.OperationalError as error:
-        say(f"No PostgreSQL server at {urlsplit(SERVER_URL).netloc} ({str(error).strip()[:80]}).")
-        return False
-
-
-def _psycopg_url(url: str) -> str:
-    scheme, rest = url.split("://", 1)
-    return f"postgresql://{rest}" if scheme in ("postgres", "postgresql") else url
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-def create_postgres_database() -> tuple[str, str]:
-    import psycopg
-    from psycopg import sql
-
-    name = f"bench_migration_{os.getpid()}_{secrets.token_hex(4)}"
-    with psycopg.connect(_psycopg_url(SERVER_URL), autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return name, _with_database(SERVER_URL, name)
-
-
-def drop_postgres_database(name: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(_psycopg_url(SERVER_URL), autocommit=True) as connection:
-        connection.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-
-
-def configure_django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-never-used-for-anything-else")
-    os.environ.setdefault("DEBUG", "0")
-    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "registry_site.settings"
-    os.environ.pop("CELERY_BROKER_URL", None)
-    import django
-
-    django.setup()
+say = Reporter("migration")
 
 
 # Data ------------------------------------------------------------------------------------------
@@ -359,7 +303,9 @@ def run_raw_copy(legacy, organization) -> tuple[int, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", type=int, help="Registered models (default 10,000).")
+    parser.add_argument(
+        "--models", type=int, help="Registered models (default 10,000; 1,000 on SQLite)."
+    )
     parser.add_argument(
         "--versions", type=int, default=100, help="Linked versions per model (default 100)."
     )
@@ -367,45 +313,24 @@ def main() -> int:
     arguments = parser.parse_args()
     if arguments.versions > 100_000:
         parser.error("--versions is at most 100,000.")
-
-    use_postgres = not arguments.sqlite and postgres_available()
-    database_name = None
-    temporary = None
-    if use_postgres:
-        database_name, url = create_postgres_database()
-        say(f"Created the database {database_name}.")
-        models = arguments.models or 10_000
-    else:
-        temporary = tempfile.TemporaryDirectory(prefix="bench-migration-")
-        url = f"sqlite:///{temporary.name}/bench.sqlite3"
-        say("Running on SQLite, in a temporary file.")
-        models = arguments.models or 1_000
-    if models > 100_000:
+    if arguments.models is not None and arguments.models > 100_000:
         parser.error("--models is at most 100,000.")
 
-    try:
+    with throwaway_database("migration", force_sqlite=arguments.sqlite, say=say) as url:
         configure_django(url)
-        return run(models, arguments.versions)
-    finally:
-        from django.db import connections
+        from django.db import connection
 
-        connections.close_all()
-        if database_name:
-            drop_postgres_database(database_name)
-            say(f"Dropped the database {database_name}.")
-        if temporary is not None:
-            temporary.cleanup()
+        default_models = 10_000 if connection.vendor == "postgresql" else 1_000
+        return run(arguments.models or default_models, arguments.versions)
 
 
 def run(models: int, versions: int) -> int:
     from django.conf import settings
     from django.core.management import call_command
-    from django.db import connection
 
     call_command("migrate", verbosity=0)
-    engine = connection.vendor
-    version = connection.cursor().connection.info.server_version if engine == "postgresql" else ""
-    say(f"Building a team with {models:,} models x {versions} versions on {engine} {version}.")
+    database = database_description()
+    say(f"Building a team with {models:,} models x {versions} versions on {database}.")
     team, legacy, organization = build_team(models, versions)
 
     say(f"Migrating in chunks of {settings.MIGRATION_CHUNK_ROWS:,} rows.")
@@ -426,7 +351,7 @@ def run(models: int, versions: int) -> int:
     counts = {kind["label"]: kind["target"]["count"] for kind in plan.verification["kinds"]}
     say("Copied and verified: " + ", ".join(f"{label} {n:,}" for label, n in counts.items()))
     print()
-    print(f"database               {engine} {version}")
+    print(f"database               {database}")
     print(f"legacy rows copied     {plan.rows_total:,}")
     print(f"copy                   {copy_seconds:.1f} s, {job_rate:,.0f} rows/s")
     print(f"verification           {verify_seconds:.1f} s")

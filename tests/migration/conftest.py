@@ -56,7 +56,7 @@ NLP_STORE = Path(settings.BASE_DIR) / "demo" / "mlflow-nlp-team" / "mlruns"
 
 @pytest.fixture(autouse=True)
 def _copy_inline(settings):
-    """Run the copy in the test's thread, so it sees the test's transaction."""
+    """Run the copy in the test's thread, so it reads the test's uncommitted rows."""
     settings.MIGRATION_EAGER_THREAD = False
 
 

@@ -1,8 +1,8 @@
 """The write pause of a migration: every write to either registry gets 423, none lands.
 
 The burst is sent through the legacy pages, the registry pages (each plain and with htmx)
-and the REST API: one after the other on any database, and on PostgreSQL also at once from
-threads, each with its own connection, on committed data.
+and the REST API. It is sent one request after the other on any database. On PostgreSQL it
+is also sent at once from threads, each with its own connection, on committed data.
 """
 
 import json
