@@ -39,10 +39,15 @@ class Grant:
     """One row of the mapping: a user or group, its role, and why it gets that role."""
 
     kind: str  # "user", "service account" or "group"
-    name: str
+    name: str  # the username or the group's name, as the permission rows name it
     role: Role
     principal: object
     reasons: list[str] = field(default_factory=list)
+    label: str = ""  # how the console names the grantee, when not by `name`
+
+    @property
+    def display_name(self) -> str:
+        return self.label or self.name
 
     @property
     def is_group(self) -> bool:
@@ -79,13 +84,29 @@ def mapping(legacy_registry: LegacyRegistry, visibility: str) -> list[Grant]:
         add(user, Role.ADMIN, "legacy registry admin")
 
     rows = sorted(users.values(), key=lambda grant: grant.name.lower())
+    admins = organization.admins_group
     rows.append(
-        Grant("group", organization.admins_group.name, Role.ADMIN, organization.admins_group)
+        Grant(
+            "group",
+            admins.name,
+            Role.ADMIN,
+            admins,
+            ["organization admins"],
+            label=f"admins of {organization.name}",
+        )
     )
-    rows[-1].reasons.append("organization admins")
     if visibility == Visibility.ORGANIZATION:
         members = organization.members_group
-        rows.append(Grant("group", members.name, Role.VIEWER, members, ["Organization visibility"]))
+        rows.append(
+            Grant(
+                "group",
+                members.name,
+                Role.VIEWER,
+                members,
+                ["Organization visibility"],
+                label=f"members of {organization.name}",
+            )
+        )
     return rows
 
 
