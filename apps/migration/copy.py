@@ -260,8 +260,8 @@ class CreateRegistryStep(SingleStep):
     def copy(self, context: Context, after: int, upto: int) -> None:
         """Create the target registry, already in the write pause, with the org admins' grant.
 
-        Nobody else sees it until the grants step: team members get their roles last, once
-        everything they would see is in place.
+        Only org admins see it until the grants step, because team members get their roles
+        last, once everything they would see is in place.
         """
         plan = MigrationPlan.objects.select_related("organization", "team").get(pk=context.plan_id)
         if plan.target_registry_id is not None:

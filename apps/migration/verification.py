@@ -1,11 +1,13 @@
 """Verification of a copy: per kind of row, the count and a checksum of natural keys.
 
 A natural key names a row by what a person reads on a page (collection name, index, alias
-name, tag, text), never by an id that differs between the two sides. The checksum is the sum of the
-first 8 bytes of each key's MD5, read as a signed 64-bit integer, kept modulo 2**64: it does
-not depend on row order, and PostgreSQL computes it in the database, so the keys of millions
-of rows never travel to Python. SQLite calls the same function in Python as an aggregate.
-Only when a kind differs are its keys fetched, to list a few that are missing on either side.
+name, tag, text), never by an id that differs between the two sides.
+
+The checksum is the sum of the first 8 bytes of each key's MD5, read as a signed 64-bit
+integer and kept modulo 2**64. It does not depend on row order. PostgreSQL computes it in
+the database, so the keys of millions of rows never travel to Python, and SQLite calls the
+same function in Python as an aggregate. Only when a kind differs are its keys fetched, to
+list a few that are missing on either side.
 """
 
 import hashlib
