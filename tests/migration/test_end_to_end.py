@@ -350,3 +350,21 @@ def test_target_created_paused(small_legacy, nlp_team, support):
     assert registry.write_paused_since == plan.started_at
     assert "being migrated" in registry.write_pause_reason
     assert role_of(make_user("someone"), registry) is None
+
+
+def test_empty_legacy_registry_migrates(nlp_team, nlp_people, support):
+    from apps.legacy import services as legacy_services
+
+    legacy = legacy_services.ensure_legacy_registry(team=nlp_team)
+
+    plan = run_plan(schedule(nlp_team, support), support)
+
+    assert plan.state == PlanState.COMPLETED, plan.failure
+    assert plan.verification["ok"] is True
+    counts = {kind["name"]: kind["target"]["count"] for kind in plan.verification["kinds"]}
+    assert counts["collections"] == 0
+    assert counts["versions"] == 0
+    assert counts["grants"] > 0
+    assert not Collection.objects.filter(registry=plan.target_registry).exists()
+    assert LegacyRegistry.objects.get(pk=legacy.pk).read_only_since is not None
+    assert role_of(nlp_people["dave"], plan.target_registry) == Role.MEMBER
