@@ -221,6 +221,8 @@ def build_dataset(
     Tag.objects.bulk_create(
         Tag(organization=organization, name=f"tag-{number}") for number in range(TAG_COUNT)
     )
+    # Created in reverse order, so the two measured collections have the highest ids: a
+    # look-up by name that walks the primary key, as `.first()` does, meets them last.
     Collection.objects.bulk_create(
         Collection(
             registry=registry,
@@ -229,7 +231,7 @@ def build_dataset(
             description="A **bench** collection." if number % 10 == 0 else "",
             created_by=member,
         )
-        for number in range(collections)
+        for number in reversed(range(collections))
     )
     Collection.objects.bulk_create(
         Collection(registry=small_registry, name=f"dataset-{number}", type="dataset")
