@@ -362,8 +362,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL") or "INFO"},
-    # Django's own default config adds a console handler to the "django" logger while DEBUG
-    # is on; routing it only through the root handler logs each record once.
+    # Django's default config gives the "django" logger its own console handler while DEBUG
+    # is on. Routing its records only through the root handler logs each one once.
     "loggers": {
         "axes": {"level": "WARNING"},
         "django": {"handlers": [], "level": "INFO", "propagate": True},

@@ -322,7 +322,7 @@ def _require_admin_for_protected(registry: Registry, names: Iterable[str], actor
 
 
 def protected_alias_names(registry: Registry) -> set[str]:
-    """The registry's protected alias names, lower-cased."""
+    """Return the registry's protected alias names, lower-cased."""
     return {name.lower() for name in registry.protected_aliases.values_list("name", flat=True)}
 
 
@@ -732,7 +732,7 @@ def update_registry(
 
 
 def count_new_viewers(registry: Registry) -> int:
-    """How many organization members would gain access if the registry became Organization."""
+    """Count the organization members who would gain access with Organization visibility."""
     from apps.registry.models import RegistryUserObjectPermission
 
     members = OrgMembership.objects.filter(organization=registry.organization_id)
@@ -802,7 +802,7 @@ def delete_registry(*, registry: Registry, confirm_name: str, actor) -> None:
 
 
 def _principal(member) -> tuple[object, str, bool]:
-    """The user or group that holds grants for `member`, its label, and whether it is a bot."""
+    """Return the user or group that carries `member`'s grants, a label, and whether it is a bot."""
     if isinstance(member, Team):
         return member.group, f"team {member.name}", False
     return member, member.username, ServiceAccount.objects.filter(user=member).exists()
@@ -984,8 +984,8 @@ def delete_collection(*, collection: Collection, confirm_name: str, actor) -> No
         raise ValidationError(
             f"Type the collection's name exactly ('{collection.name}') to confirm the deletion."
         )
-    held = collection.aliases.exclude(name=Alias.LATEST).values_list("name", flat=True)
-    _require_admin_for_protected(registry, held, actor, "Deleting a collection")
+    alias_names = collection.aliases.exclude(name=Alias.LATEST).values_list("name", flat=True)
+    _require_admin_for_protected(registry, alias_names, actor, "Deleting a collection")
     with transaction.atomic():
         record_event(
             organization_id=registry.organization_id,
