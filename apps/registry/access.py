@@ -57,7 +57,7 @@ def revoke_all(registry: Registry, principal) -> int:
 
 
 def role_of(user, registry: Registry) -> Role | None:
-    """The user's effective role on the registry, from every grant that reaches them."""
+    """Return the user's effective role on the registry, from every grant that reaches them."""
     if not getattr(user, "is_authenticated", False):
         return None
     direct = RegistryUserObjectPermission.objects.filter(

@@ -8,11 +8,11 @@ from apps.registry.paths import ArtifactPath
 
 
 class PathNotFound(Http404):
-    """A part of a path names nothing the user may see; the message says which part."""
+    """A part of a path names nothing the user may see; the message names that part."""
 
 
 def organization_for(user, name: str | None) -> Organization:
-    """The organization a path names, or the user's only one for a short path."""
+    """Return the organization a path names, or the user's only one for a short path."""
     organizations = Organization.objects.filter(memberships__user=user)
     if name is not None:
         organization = organizations.filter(name__iexact=name).first()

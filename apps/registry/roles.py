@@ -54,7 +54,7 @@ ROLE_CHOICES = [(role.slug, role.label) for role in Role]
 
 
 def role_from_codenames(codenames) -> Role | None:
-    """The highest role whose whole bundle is among the codenames, or None."""
+    """Return the highest role whose whole bundle is among the codenames, or None."""
     held = set(codenames)
     for role in sorted(Role, reverse=True):
         if BUNDLES[role] <= held:

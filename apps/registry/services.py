@@ -875,7 +875,7 @@ def _guard_last_admin(registry: Registry, principal, label: str, new_role: Role 
     """Reject a change that would leave the registry without a granted Admin.
 
     Runs under the registry's row lock, so two Admins demoting each other at the same moment
-    are serialized and the second one sees the first one's change.
+    are serialized and the second one reads the first one's change.
     """
     if _granted_role(registry, principal) != Role.ADMIN:
         return
