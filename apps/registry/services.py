@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 
 from apps.audit.services import record_event
@@ -196,7 +196,9 @@ def link_version(
             elif CollectionLink.objects.filter(collection=locked, index=index).exists():
                 raise ValidationError(f"The index v{index} is already used in '{collection.name}'.")
             Collection.objects.filter(pk=locked.pk).update(
-                next_index=max(locked.next_index, index + 1), updated_at=timezone.now()
+                next_index=max(locked.next_index, index + 1),
+                version_count=F("version_count") + 1,
+                updated_at=timezone.now(),
             )
             link = CollectionLink.objects.create(
                 collection=locked,
@@ -244,7 +246,9 @@ def unlink_version(*, link: CollectionLink, actor) -> None:
             data={"index": link.index, "aliases": alias_names, "version_id": link.version_id},
         )
         _refresh_latest(locked)
-        Collection.objects.filter(pk=locked.pk).update(updated_at=timezone.now())
+        Collection.objects.filter(pk=locked.pk).update(
+            version_count=F("version_count") - 1, updated_at=timezone.now()
+        )
         _touch_registry(registry.pk)
 
 
