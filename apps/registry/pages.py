@@ -2,7 +2,8 @@
 
 Every page keeps to a fixed number of SQL queries whatever the number of rows: related rows
 come through joins, lists through keyset pagination, and counts, tags and aliases through
-correlated subqueries evaluated on the rows of the page only.
+correlated subqueries evaluated on the rows of the page only. A collection's version count
+is a column of its row (Collection.version_count), so no page counts links.
 """
 
 from dataclasses import dataclass
@@ -20,12 +21,15 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
 )
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import Exact
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from apps.audit.models import AuditEvent
+from apps.core.lookups import equals_ignoring_case
 from apps.orgs.models import Organization, OrgRole
 from apps.registry.files import downloadable_versions
 from apps.registry.forms import SORT_FIELDS
@@ -124,14 +128,37 @@ def _count(queryset: QuerySet, outer_field: str) -> Coalesce:
     return Coalesce(Subquery(counted), 0)
 
 
+def _version_total() -> Coalesce:
+    """Add up, in a subquery, the stored version counts of the outer registry's collections."""
+    totals = (
+        Collection.objects.filter(registry=OuterRef("pk"))
+        .order_by()
+        .values("registry")
+        .annotate(total=Sum("version_count"))
+        .values("total")
+    )
+    return Coalesce(Subquery(totals), 0)
+
+
 def _can_change(user, registry_field: str) -> Exists:
     """permissions.can_change as a subquery, so a page spends no query of its own on it."""
     return Exists(Registry.objects.changeable_by(user).filter(pk=OuterRef(registry_field)))
 
 
+def _registry_named(org: str, name: str, *, prefix: str = "") -> tuple[Exact, Exact]:
+    """Filter on the organization's and registry's names, through their LOWER(name) indexes.
+
+    `prefix` is the relation path from the queried model to the registry.
+    """
+    return (
+        equals_ignoring_case(f"{prefix}organization__name", org),
+        equals_ignoring_case(f"{prefix}name", name),
+    )
+
+
 def get_registry(user, org: str, name: str) -> Registry:
     queryset = Registry.objects.visible_to(user).select_related("organization")
-    return get_object_or_404(queryset, organization__name__iexact=org, name__iexact=name)
+    return get_object_or_404(queryset.filter(*_registry_named(org, name)))
 
 
 def registry_access_queryset(user) -> QuerySet:
@@ -170,9 +197,7 @@ def with_access(registry: Registry) -> Registry:
 
 
 def get_registry_with_access(user, org: str, name: str) -> Registry:
-    registry = get_object_or_404(
-        registry_access_queryset(user), organization__name__iexact=org, name__iexact=name
-    )
+    registry = get_object_or_404(registry_access_queryset(user).filter(*_registry_named(org, name)))
     return with_access(registry)
 
 
@@ -204,20 +229,17 @@ def collection_queryset(user) -> QuerySet:
     collections = (
         Collection.objects.visible_to(user)
         .select_related("registry__organization")
-        .annotate(
-            version_count=_count(CollectionLink.objects, "collection"),
-            user_can_change=_can_change(user, "registry"),
-        )
+        .annotate(user_can_change=_can_change(user, "registry"))
     )
     return _with_collection_tags(collections)
 
 
 def get_collection(user, org: str, registry: str, name: str) -> Collection:
     return get_object_or_404(
-        collection_queryset(user),
-        registry__organization__name__iexact=org,
-        registry__name__iexact=registry,
-        name__iexact=name,
+        collection_queryset(user).filter(
+            *_registry_named(org, registry, prefix="registry__"),
+            equals_ignoring_case("name", name),
+        )
     )
 
 
@@ -238,11 +260,11 @@ def link_queryset(user) -> QuerySet:
 
 def get_link(user, org: str, registry: str, collection: str, index: int) -> CollectionLink:
     return get_object_or_404(
-        link_queryset(user),
-        collection__registry__organization__name__iexact=org,
-        collection__registry__name__iexact=registry,
-        collection__name__iexact=collection,
-        index=index,
+        link_queryset(user).filter(
+            *_registry_named(org, registry, prefix="collection__registry__"),
+            equals_ignoring_case("collection__name", collection),
+            index=index,
+        )
     )
 
 
@@ -329,7 +351,7 @@ def visible_registries(user) -> list[Registry]:
         .select_related("organization")
         .annotate(
             collection_count=_count(Collection.objects, "registry"),
-            version_count=_count(CollectionLink.objects, "collection__registry"),
+            version_count=_version_total(),
             is_starred=Exists(Star.objects.filter(user=user, registry=OuterRef("pk"))),
         )
         .order_by("-is_core", "-is_starred", "-updated_at", "pk")
@@ -351,7 +373,6 @@ def search(user, query: str, registries: list[Registry]) -> SearchResults:
         _with_collection_tags(Collection.objects.visible_to(user))
         .filter(Q(name__icontains=query) | Exists(tag_matches))
         .select_related("registry__organization")
-        .annotate(version_count=_count(CollectionLink.objects, "collection"))
         .order_by("name", "pk")[:SEARCH_LIMIT]
     )
 
@@ -421,9 +442,7 @@ def registry_context(user, registry: Registry, filters: dict) -> dict:
                 )
             )
         )
-    collections = _with_collection_tags(
-        collections.annotate(version_count=_count(CollectionLink.objects, "collection"))
-    )
+    collections = _with_collection_tags(collections)
 
     page = keyset_page(
         collections,
