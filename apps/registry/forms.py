@@ -145,6 +145,8 @@ def split_types(text: str) -> list[str]:
 
 
 class RegistryCreateForm(forms.Form):
+    """Form of the create-registry page; the registry accepts all types unless types are listed."""
+
     ALL_TYPES = "all"
     LISTED_TYPES = "listed"
 
@@ -160,7 +162,14 @@ class RegistryCreateForm(forms.Form):
     types_mode = forms.ChoiceField(
         label="Accepted artifact types",
         choices=[(ALL_TYPES, "All types"), (LISTED_TYPES, "Only these types")],
-        initial=LISTED_TYPES,
+        initial=ALL_TYPES,
+        error_messages={
+            "required": "Choose “All types” or “Only these types” for the accepted types.",
+            "invalid_choice": (
+                "“%(value)s” is not a choice for the accepted types; choose “All types” or "
+                "“Only these types”."
+            ),
+        },
     )
     accepted_types = forms.CharField(
         label="Types, separated by commas", required=False, strip=False
@@ -168,16 +177,22 @@ class RegistryCreateForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("types_mode") == self.LISTED_TYPES:
-            types = split_types(cleaned.get("accepted_types", ""))
-            if not types:
-                self.add_error(
-                    "accepted_types",
-                    "List at least one artifact type, such as model, or choose all types.",
-                )
-            cleaned["type_list"] = types
-        else:
-            cleaned["type_list"] = None
+        types = split_types(cleaned.get("accepted_types", ""))
+        mode = cleaned.get("types_mode")
+        if mode == self.LISTED_TYPES and not types:
+            self.add_error(
+                "accepted_types",
+                "“Only these types” needs at least one type. Enter types separated by "
+                "commas, such as model, dataset, or choose “All types”.",
+            )
+        elif mode == self.ALL_TYPES and types:
+            # Ignoring the list would create a registry that accepts more than was typed.
+            self.add_error(
+                "accepted_types",
+                f"“All types” is chosen, so the listed types ({', '.join(types)}) would be "
+                "ignored. Choose “Only these types” to accept just those, or clear the list.",
+            )
+        cleaned["type_list"] = types if mode == self.LISTED_TYPES else None
         return cleaned
 
 

@@ -67,8 +67,8 @@ def test_create_form_lists_its_fields(member_client):
     assert '<label for="registry-description">Description (Markdown)</label>' in body
     assert '<input type="radio" name="visibility" value="restricted" checked>' in body
     assert '<input type="radio" name="visibility" value="organization">' in body
-    assert '<input type="radio" name="types_mode" value="all">' in body
-    assert '<input type="radio" name="types_mode" value="listed" checked>' in body
+    assert '<input type="radio" name="types_mode" value="all" checked>' in body
+    assert '<input type="radio" name="types_mode" value="listed">' in body
 
 
 # Creating ------------------------------------------------------------------------------------
@@ -132,11 +132,53 @@ def test_create_rejects_taken_name_any_case(member_client, org, org_admin):
     assert Registry.objects.filter(name__iexact="fraud models").count() == 1
 
 
-def test_create_needs_a_type_or_all(member_client):
+def test_create_with_defaults_accepts_all_types(member_client):
+    response = member_client.post(
+        CREATE_URL,
+        {"name": "Team Space", "description": "", "visibility": "restricted", "types_mode": "all"},
+    )
+
+    registry = Registry.objects.get(name="Team Space")
+    assert response.status_code == 302
+    assert registry.accepts_all_types is True
+    assert registry.accepted_types == []
+
+
+def test_create_listed_without_types_names_fix(member_client):
     response = member_client.post(CREATE_URL, {**VALID, "accepted_types": " , "})
 
     body = response.content.decode()
-    assert "List at least one artifact type, such as model, or choose all types." in body
+    assert response.status_code == 200
+    assert (
+        "“Only these types” needs at least one type. Enter types separated by commas, "
+        "such as model, dataset, or choose “All types”."
+    ) in body
+    assert 'id="registry-types-errors"' in body
+    assert '<input type="radio" name="types_mode" value="listed" checked>' in body
+    assert not Registry.objects.filter(name="Fraud Models").exists()
+
+
+def test_create_all_types_with_list_is_rejected(member_client):
+    response = member_client.post(CREATE_URL, {**VALID, "types_mode": "all"})
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert (
+        "“All types” is chosen, so the listed types (model, dataset) would be ignored. "
+        "Choose “Only these types” to accept just those, or clear the list."
+    ) in body
+    assert 'value="model, dataset"' in body
+    assert not Registry.objects.filter(name="Fraud Models").exists()
+
+
+def test_create_without_types_choice_says_so(member_client):
+    data = {key: value for key, value in VALID.items() if key != "types_mode"}
+
+    response = member_client.post(CREATE_URL, data)
+
+    body = response.content.decode()
+    assert "Choose “All types” or “Only these types” for the accepted types." in body
+    assert 'id="registry-types-mode-errors"' in body
     assert not Registry.objects.filter(name="Fraud Models").exists()
 
 
