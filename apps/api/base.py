@@ -11,6 +11,7 @@ from apps.api.authentication import ApiKeyAuthentication
 from apps.api.pagination import CursorPagination
 from apps.api.serializers.common import MAX_ID
 from apps.api.throttling import AnonymousRateThrottle, ApiKeyRateThrottle
+from apps.core.lookups import equals_ignoring_case
 from apps.orgs.models import Organization, Team
 from apps.registry.models import (
     Alias,
@@ -99,7 +100,7 @@ def organization_of(user, name: str) -> Organization:
     organization = None
     if clean_name(name):
         organization = Organization.objects.filter(
-            memberships__user=user, name__iexact=name
+            equals_ignoring_case("name", name), memberships__user=user
         ).first()
     if organization is None:
         raise NotFound(f"The organization '{name}' was not found.")
@@ -113,7 +114,10 @@ def registry_of(user, organization: str, name: str) -> Registry:
         registry = (
             Registry.objects.visible_to(user)
             .select_related("organization")
-            .filter(organization__name__iexact=organization, name__iexact=name)
+            .filter(
+                equals_ignoring_case("organization__name", organization),
+                equals_ignoring_case("name", name),
+            )
             .first()
         )
     if registry is None:
@@ -128,9 +132,9 @@ def collection_of(user, organization: str, registry: str, name: str) -> Collecti
             Collection.objects.visible_to(user)
             .select_related("registry__organization")
             .filter(
-                registry__organization__name__iexact=organization,
-                registry__name__iexact=registry,
-                name__iexact=name,
+                equals_ignoring_case("registry__organization__name", organization),
+                equals_ignoring_case("registry__name", registry),
+                equals_ignoring_case("name", name),
             )
             .first()
         )
@@ -165,8 +169,8 @@ def team_of(user, organization: str, name: str) -> Team:
         team = (
             Team.objects.select_related("organization")
             .filter(
-                organization__name__iexact=organization,
-                name__iexact=name,
+                equals_ignoring_case("organization__name", organization),
+                equals_ignoring_case("name", name),
                 memberships__user=user,
             )
             .first()
@@ -189,12 +193,9 @@ def annotated_registries(queryset, user):
 
 
 def annotated_collections(queryset):
-    return (
-        queryset.select_related("registry__organization", "created_by")
-        .annotate(version_count=Count("links", distinct=True))
-        .prefetch_related(
-            "tags", Prefetch("aliases", queryset=Alias.objects.select_related("link"))
-        )
+    """Collections with their related rows; version_count is a column of the row itself."""
+    return queryset.select_related("registry__organization", "created_by").prefetch_related(
+        "tags", Prefetch("aliases", queryset=Alias.objects.select_related("link"))
     )
 
 

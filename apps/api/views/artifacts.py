@@ -28,6 +28,7 @@ from apps.api.serializers.artifacts import (
 )
 from apps.api.serializers.collections import ManifestFileSerializer
 from apps.api.throttling import SignedDownloadRateThrottle
+from apps.core.lookups import equals_ignoring_case
 from apps.orgs.models import Team
 from apps.registry import files, services
 from apps.registry.models import Artifact, ArtifactVersion, ManifestEntry, Project
@@ -43,7 +44,7 @@ VERSION_ID_PARAMETER = OpenApiParameter(
 def project_of(team: Team, name: str) -> Project:
     project = None
     if clean_name(name):
-        project = Project.objects.filter(team=team, name__iexact=name).first()
+        project = Project.objects.filter(equals_ignoring_case("name", name), team=team).first()
     if project is None:
         raise NotFound(f"The project '{name}' was not found in the team '{team.name}'.")
     return project
@@ -136,7 +137,9 @@ class ArtifactVersionListViewSet(ApiViewSet):
         name = self.kwargs["artifact"]
         artifact = None
         if clean_name(name):
-            artifact = Artifact.objects.filter(project=project, name__iexact=name).first()
+            artifact = Artifact.objects.filter(
+                equals_ignoring_case("name", name), project=project
+            ).first()
         if artifact is None:
             raise NotFound(f"The artifact '{name}' was not found in the project '{project.name}'.")
         return _versions_with_files().filter(artifact=artifact)

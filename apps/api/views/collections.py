@@ -29,6 +29,7 @@ from apps.api.serializers.collections import (
 from apps.api.serializers.registries import AuditEventSerializer
 from apps.api.views.registries import CONFIRM_PARAMETER
 from apps.audit.models import AuditEvent
+from apps.core.lookups import equals_ignoring_case
 from apps.registry import services
 from apps.registry.models import Alias, ArtifactVersion, Collection, CollectionLink
 from apps.registry.paths import PathError, parse_source_path
@@ -204,10 +205,10 @@ def _source_version(user, collection: Collection, data: dict) -> ArtifactVersion
     except PathError as error:
         raise ValidationError({"source_path": str(error)}) from None
     candidates = visible.filter(
+        equals_ignoring_case("artifact__project__team__name", path.team),
+        equals_ignoring_case("artifact__project__name", path.project),
+        equals_ignoring_case("artifact__name", path.artifact),
         artifact__project__team__organization_id=collection.registry.organization_id,
-        artifact__project__team__name__iexact=path.team,
-        artifact__project__name__iexact=path.project,
-        artifact__name__iexact=path.artifact,
     )
     if path.number is not None:
         version = candidates.filter(version=path.number).first()
@@ -385,7 +386,9 @@ class AliasViewSet(ApiViewSet):
     )
     def destroy(self, request, org: str, registry: str, collection: str, alias: str):
         target = collection_of(request.user, org, registry, collection)
-        exists = clean_name(alias) and Alias.objects.filter(collection=target, name__iexact=alias)
+        exists = clean_name(alias) and Alias.objects.filter(
+            equals_ignoring_case("name", alias), collection=target
+        )
         if not exists or not exists.exists():
             raise NotFound(f"The collection '{target.name}' has no alias '{alias}'.")
         services.remove_alias(collection=target, name=alias, actor=request.user)

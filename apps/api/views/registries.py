@@ -32,6 +32,7 @@ from apps.api.serializers.registries import (
     RegistryUpdateSerializer,
 )
 from apps.audit.models import AuditEvent
+from apps.core.lookups import equals_ignoring_case
 from apps.orgs.models import Organization, Team
 from apps.registry import services
 from apps.registry.access import MemberRow, member_rows
@@ -238,7 +239,9 @@ def _org_user(organization: Organization, username: str, field: str, *, service_
 def _org_team(organization: Organization, name: str, field: str) -> Team:
     team = None
     if clean_name(name):
-        team = Team.objects.filter(organization=organization, name__iexact=name).first()
+        team = Team.objects.filter(
+            equals_ignoring_case("name", name), organization=organization
+        ).first()
     if team is None:
         raise ValidationError(
             {field: f"No team named '{name}' belongs to the organization '{organization}'."}
@@ -430,7 +433,7 @@ class ProtectedAliasViewSet(ApiViewSet):
     def destroy(self, request, org: str, registry: str, alias: str):
         target = registry_of(request.user, org, registry)
         protected = clean_name(alias) and ProtectedAlias.objects.filter(
-            registry=target, name__iexact=alias
+            equals_ignoring_case("name", alias), registry=target
         )
         if not protected or not protected.exists():
             raise NotFound(f"The alias '{alias}' is not protected in '{target.name}'.")
