@@ -31,6 +31,7 @@ def plan_facts(plan: MigrationPlan) -> MigrationFacts:
             kwargs={"org": organization, "registry": plan.target_name},
         )
     return MigrationFacts(
+        team_name=plan.team.name,
         legacy_path=f"{plan.team.name}/{LEGACY_PROJECT}",
         new_path=f"{organization}/{registry_prefix()}{plan.target_name}",
         registry_name=plan.target_name,

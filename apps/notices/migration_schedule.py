@@ -14,6 +14,7 @@ and MIGRATION_FINAL_REMINDER_LEAD_HOURS. This module knows nothing of the migrat
 callers pass plain values and key the notices "migration:<plan id>:<stage>".
 """
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -22,6 +23,10 @@ from django.conf import settings
 
 from apps.notices.models import Audience, Severity
 from apps.notices.services import NoticeFields
+
+# Characters that start emphasis, code or a link anywhere in a line. Markdown reads the
+# others (#, -, +, >) only at the start of a line, and no name starts a line in these messages.
+MARKDOWN_INLINE_SPECIAL = frozenset("\\`*_[]")
 
 
 class Stage(StrEnum):
@@ -86,6 +91,7 @@ class NoticeSpec:
 class MigrationFacts:
     """Facts about one team's migration that its notices mention."""
 
+    team_name: str  # "nlp-team", the team whose legacy Model Registry moves
     legacy_path: str  # "nlp-team/model-registry"
     new_path: str  # "acme/wandb-registry-nlp-team"
     registry_name: str  # "nlp-team", the new registry's name
@@ -116,12 +122,18 @@ def migration_notice_specs(
     if completed_at is not None and completed_at < window_start:
         raise ValueError(f"completed_at {completed_at} is before the window {window_start}")
 
+    # The notices reach the team's members and the org admins outside the team, so they name
+    # the team instead of saying "your team".
+    team = escape_markdown(facts.team_name)
+    registry_name = escape_markdown(facts.registry_name)
+    legacy_path = code_span(facts.legacy_path)
+    new_path = code_span(facts.new_path)
     pause_words = duration_words(expected_pause)
     what_happens = (
-        f"Writes to `{facts.legacy_path}` pause for about {pause_words} while it is copied to "
-        f"the new registry **{facts.registry_name}** (`{facts.new_path}`); reading goes on. "
+        f"Writes to {legacy_path} pause for about {pause_words} while it is copied to "
+        f"the new registry **{registry_name}** ({new_path}); reading goes on. "
         f"Afterwards the old paths keep working and lead to the same versions under "
-        f"`{facts.new_path}`."
+        f"{new_path}."
     )
     before_window = [
         (
@@ -129,14 +141,14 @@ def migration_notice_specs(
             Severity.INFO,
             window_start - lead.announcement,
             window_start - lead.reminder,
-            f"**Your team's Model Registry moves to the new Registry.** {what_happens}",
+            f"**The {team} Model Registry moves to the new Registry.** {what_happens}",
         ),
         (
             Stage.REMINDER,
             Severity.WARNING,
             window_start - lead.reminder,
             window_start - lead.final_reminder,
-            "**Reminder: your team's Model Registry moves to the new Registry soon.** "
+            f"**Reminder: the {team} Model Registry moves to the new Registry soon.** "
             + what_happens,
         ),
         (
@@ -144,7 +156,7 @@ def migration_notice_specs(
             Severity.CRITICAL,
             window_start - lead.final_reminder,
             window_start,
-            f"**Your team's Model Registry moves to the new Registry shortly.** {what_happens} "
+            f"**The {team} Model Registry moves to the new Registry shortly.** {what_happens} "
             "Finish or hold back writes before the pause starts.",
         ),
     ]
@@ -176,8 +188,8 @@ def migration_notice_specs(
                 ends_at=completed_at,
                 dismissible=False,
                 message=(
-                    f"**Writes to `{facts.legacy_path}` are paused** while it is copied to the new "
-                    f"registry **{facts.registry_name}** (`{facts.new_path}`). Reading goes on; "
+                    f"**Writes to {legacy_path} are paused** while it is copied to the new "
+                    f"registry **{registry_name}** ({new_path}). Reading goes on; "
                     "writes are rejected until the copy is complete."
                 ),
                 event_at=window_start + expected_pause,
@@ -195,9 +207,9 @@ def migration_notice_specs(
                 ends_at=hidden_at,
                 dismissible=True,
                 message=(
-                    f"**Your team's Model Registry now lives in the registry "
-                    f"{facts.registry_name}** (`{facts.new_path}`). The old view "
-                    f"`{facts.legacy_path}` is read-only and will be hidden; its paths keep "
+                    f"**The {team} Model Registry now lives in the registry {registry_name}** "
+                    f"({new_path}). The old view "
+                    f"{legacy_path} is read-only and will be hidden; its paths keep "
                     "working and lead to the new registry."
                 ),
                 link_url=facts.new_registry_url,
@@ -213,6 +225,7 @@ def migration_aborted_spec(
     *, aborted_at: datetime, facts: MigrationFacts, shown_for: timedelta = timedelta(days=7)
 ) -> NoticeSpec:
     """Build the notice that replaces a migration's timeline when support cancels it."""
+    legacy_path = code_span(facts.legacy_path)
     return NoticeSpec(
         stage=Stage.ABORTED,
         severity=Severity.INFO,
@@ -220,7 +233,7 @@ def migration_aborted_spec(
         ends_at=aborted_at + shown_for,
         dismissible=True,
         message=(
-            f"**The move of `{facts.legacy_path}` to the new Registry was cancelled.** "
+            f"**The move of {legacy_path} to the new Registry was cancelled.** "
             "The Model Registry is writable again and nothing in it changed; a new date will "
             "be announced here."
         ),
@@ -240,6 +253,26 @@ def team_notice_values(specs: list[NoticeSpec], *, plan_id: int, team) -> dict[s
         )
         for spec in specs
     }
+
+
+def escape_markdown(text: str) -> str:
+    """Escape the characters that Markdown would read as emphasis, code, links or HTML.
+
+    Names may contain `*`, `_` or backticks, which would otherwise turn a team or registry
+    name inside a message into formatting.
+    """
+    escaped = "".join(f"\\{char}" if char in MARKDOWN_INLINE_SPECIAL else char for char in text)
+    return escaped.replace("<", "&lt;")
+
+
+def code_span(text: str) -> str:
+    """Wrap the text in a Markdown code span whose fence is longer than any backtick run in it."""
+    longest_run = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * (longest_run + 1)
+    if longest_run:
+        # Spaces keep a backtick at either end of the text from joining the fence.
+        return f"{fence} {text} {fence}"
+    return f"{fence}{text}{fence}"
 
 
 def duration_words(span: timedelta) -> str:

@@ -1,5 +1,6 @@
 """The notices of a team's migration, computed from its window, checked to the second."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -7,6 +8,7 @@ import time_machine
 from django.core.exceptions import PermissionDenied
 from django.test import override_settings
 
+from apps.core.markdown import render_markdown
 from apps.notices import services
 from apps.notices.migration_schedule import (
     LeadTimes,
@@ -27,6 +29,7 @@ WINDOW = datetime(2027, 6, 14, 8, 0, tzinfo=UTC)
 SCHEDULED = WINDOW - timedelta(weeks=8)
 PAUSE = timedelta(hours=4)
 FACTS = MigrationFacts(
+    team_name="fraud-team",
     legacy_path="fraud-team/model-registry",
     new_path="acme/wandb-registry-fraud-team",
     registry_name="fraud-team",
@@ -99,6 +102,49 @@ def test_announcement_says_when_how_long_paths_and_name():
     assert "**fraud-team**" in announcement.message
     assert announcement.event_at == WINDOW
     assert announcement.event_label == "Writes pause"
+
+
+@pytest.mark.parametrize(
+    "stage, headline",
+    [
+        (Stage.ANNOUNCEMENT, "**The fraud-team Model Registry moves to the new Registry.**"),
+        (
+            Stage.REMINDER,
+            "**Reminder: the fraud-team Model Registry moves to the new Registry soon.**",
+        ),
+        (
+            Stage.FINAL_REMINDER,
+            "**The fraud-team Model Registry moves to the new Registry shortly.**",
+        ),
+        (
+            Stage.COMPLETED,
+            "**The fraud-team Model Registry now lives in the registry fraud-team**",
+        ),
+    ],
+)
+def test_headlines_name_the_team(stage, headline):
+    spec = by_stage(specs_for(completed_at=WINDOW + PAUSE))[stage]
+
+    assert spec.message.startswith(headline)
+    assert "your team" not in spec.message.lower()
+
+
+def test_names_with_markdown_characters_stay_plain():
+    facts = replace(
+        FACTS,
+        team_name="ml_ops*",
+        legacy_path="ml_ops`x/model-registry",
+        registry_name="ml_ops*",
+    )
+    specs = migration_notice_specs(
+        window_start=WINDOW, expected_pause=PAUSE, facts=facts, scheduled_at=SCHEDULED
+    )
+
+    html = render_markdown(by_stage(specs)[Stage.ANNOUNCEMENT].message)
+    assert "<strong>The ml_ops* Model Registry moves to the new Registry.</strong>" in html
+    assert "<strong>ml_ops*</strong>" in html
+    assert "<code>ml_ops`x/model-registry</code>" in html
+    assert "<em>" not in html
 
 
 def test_scheduled_late_announces_at_once():
