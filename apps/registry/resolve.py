@@ -2,6 +2,7 @@
 
 from django.http import Http404
 
+from apps.core.lookups import equals_ignoring_case
 from apps.orgs.models import Organization
 from apps.registry.models import Collection, CollectionLink, Registry
 from apps.registry.paths import ArtifactPath
@@ -15,7 +16,7 @@ def organization_for(user, name: str | None) -> Organization:
     """Return the organization a path names, or the user's only one for a short path."""
     organizations = Organization.objects.filter(memberships__user=user)
     if name is not None:
-        organization = organizations.filter(name__iexact=name).first()
+        organization = organizations.filter(equals_ignoring_case("name", name)).first()
         if organization is None:
             raise PathNotFound(f"The organization '{name}' was not found.")
         return organization
@@ -33,14 +34,14 @@ def resolve_registry_path(user, path: ArtifactPath) -> CollectionLink:
     organization = organization_for(user, path.organization)
     registry = (
         Registry.objects.visible_to(user)
-        .filter(organization=organization, name__iexact=path.registry)
+        .filter(equals_ignoring_case("name", path.registry), organization=organization)
         .first()
     )
     if registry is None:
         raise PathNotFound(f"The registry '{path.registry}' was not found in '{organization}'.")
     collection = (
         Collection.objects.visible_to(user)
-        .filter(registry=registry, name__iexact=path.collection)
+        .filter(equals_ignoring_case("name", path.collection), registry=registry)
         .first()
     )
     if collection is None:
@@ -54,7 +55,7 @@ def resolve_registry_path(user, path: ArtifactPath) -> CollectionLink:
     if path.index is not None:
         link = links.filter(index=path.index).first()
     else:
-        link = links.filter(aliases__name__iexact=path.version).first()
+        link = links.filter(equals_ignoring_case("aliases__name", path.version)).first()
     if link is None:
         raise PathNotFound(
             f"The version '{path.version}' was not found in the collection '{collection}'."

@@ -21,6 +21,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from apps.audit.services import record_event
+from apps.core.lookups import equals_ignoring_case
 from apps.core.validators import (
     validate_alias,
     validate_name,
@@ -332,7 +333,7 @@ def protected_alias_names(registry: Registry) -> set[str]:
 
 def _move_alias(collection: Collection, link: CollectionLink, name: str, actor) -> Alias:
     _require_admin_for_protected(collection.registry, [name], actor, "Moving an alias")
-    alias = Alias.objects.filter(collection=collection, name__iexact=name).first()
+    alias = Alias.objects.filter(equals_ignoring_case("name", name), collection=collection).first()
     previous_index = None
     if alias is None:
         alias = Alias.objects.create(collection=collection, link=link, name=name)
@@ -364,7 +365,7 @@ def remove_alias(*, collection: Collection, name: str, actor) -> None:
     with transaction.atomic():
         alias = (
             Alias.objects.select_related("link")
-            .filter(collection=collection, name__iexact=name)
+            .filter(equals_ignoring_case("name", name), collection=collection)
             .first()
         )
         if alias is None:
@@ -389,14 +390,18 @@ def remove_alias(*, collection: Collection, name: str, actor) -> None:
 def _get_or_create_tags(organization_id: int, names: Iterable[str]) -> list[Tag]:
     tags = []
     for name in names:
-        tag = Tag.objects.filter(organization_id=organization_id, name__iexact=name).first()
+        tag = Tag.objects.filter(
+            equals_ignoring_case("name", name), organization_id=organization_id
+        ).first()
         if tag is None:
             try:
                 with transaction.atomic():
                     tag = Tag.objects.create(organization_id=organization_id, name=name)
             except IntegrityError:
                 # Another request created it in the meantime, in some case or other.
-                tag = Tag.objects.get(organization_id=organization_id, name__iexact=name)
+                tag = Tag.objects.get(
+                    equals_ignoring_case("name", name), organization_id=organization_id
+                )
         tags.append(tag)
     return tags
 
@@ -440,7 +445,7 @@ def remove_tag(*, target: Collection | CollectionLink, name: str, actor) -> None
     collection, label = _target_scope(target)
     require_change(actor, collection.registry)
     with transaction.atomic():
-        tag = target.tags.filter(name__iexact=name).first()
+        tag = target.tags.filter(equals_ignoring_case("name", name)).first()
         if tag is None:
             raise ValidationError(f"'{label}' has no tag '{name}'.")
         target.tags.remove(tag)
@@ -494,7 +499,7 @@ def get_or_create_project(*, team: Team, name: str, actor) -> Project:
     """Return the team's project of that name, in any case, creating it when it is new."""
     require_team_writer(actor, team, "Creating a project")
     validate_name(name, kind="project name")
-    project = Project.objects.filter(team=team, name__iexact=name).first()
+    project = Project.objects.filter(equals_ignoring_case("name", name), team=team).first()
     if project is None:
         project = Project.objects.create(team=team, name=name)
     return project
@@ -541,7 +546,9 @@ def create_artifact_version(
         raise ValidationError("The manifest lists a file path twice; list each path once.")
 
     with transaction.atomic():
-        artifact = Artifact.objects.filter(project=project, name__iexact=artifact_name).first()
+        artifact = Artifact.objects.filter(
+            equals_ignoring_case("name", artifact_name), project=project
+        ).first()
         if artifact is None:
             artifact = Artifact.objects.create(project=project, name=artifact_name, type=type)
         elif artifact.type != type:
@@ -963,7 +970,9 @@ def add_protected_alias(*, registry: Registry, name: str, actor) -> ProtectedAli
 def remove_protected_alias(*, registry: Registry, name: str, actor) -> None:
     require_admin(actor, registry, "Unprotecting an alias")
     with transaction.atomic():
-        deleted, _ = ProtectedAlias.objects.filter(registry=registry, name__iexact=name).delete()
+        deleted, _ = ProtectedAlias.objects.filter(
+            equals_ignoring_case("name", name), registry=registry
+        ).delete()
         if not deleted:
             raise ValidationError(f"The alias '{name}' is not protected in '{registry.name}'.")
         _audit_registry(registry, actor, "protected_alias.removed", {"alias": name})

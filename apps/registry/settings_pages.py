@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from apps.audit.models import AuditEvent
+from apps.core.lookups import equals_ignoring_case
 from apps.orgs.models import Team
 from apps.registry.access import MemberRow, member_rows
 from apps.registry.models import (
@@ -49,7 +50,11 @@ def get_settings_registry(user, org: str, name: str) -> Registry:
         protected_alias_list=json_names(ProtectedAlias.objects, "registry", "name")
     )
     registry = with_access(
-        get_object_or_404(queryset, organization__name__iexact=org, name__iexact=name)
+        get_object_or_404(
+            queryset.filter(
+                equals_ignoring_case("organization__name", org), equals_ignoring_case("name", name)
+            )
+        )
     )
     registry.protected_alias_names = sorted_names(registry.protected_alias_list)
     return registry
@@ -81,7 +86,9 @@ def find_member(registry: Registry, kind: str, name: str):
     """
     organization = registry.organization
     if kind == TEAM:
-        team = Team.objects.filter(organization=organization, name__iexact=name).first()
+        team = Team.objects.filter(
+            equals_ignoring_case("name", name), organization=organization
+        ).first()
         if team is None:
             raise ValidationError(
                 f"No team named '{name}' belongs to the organization '{organization.name}'; "

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from apps.core.lookups import equals_ignoring_case
 from apps.orgs.models import OrgMembership, OrgRole, Team
 from apps.registry import pages, services, settings_pages
 from apps.registry.forms import (
@@ -66,9 +67,9 @@ def _creator_membership(user, org: str) -> OrgMembership:
     An organization the user is not in raises Http404, like one that does not exist.
     """
     membership = get_object_or_404(
-        OrgMembership.objects.select_related("organization"),
-        user=user,
-        organization__name__iexact=org,
+        OrgMembership.objects.select_related("organization").filter(
+            equals_ignoring_case("organization__name", org), user=user
+        )
     )
     if membership.role not in (OrgRole.ADMIN, OrgRole.MEMBER):
         raise PermissionDenied(
