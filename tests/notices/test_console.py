@@ -91,6 +91,38 @@ def test_list_shows_notices_in_support_zone(support_client, support, write_notic
     assert ">active<" in html
 
 
+def test_list_renders_sanitized_markdown(support_client, write_notice):
+    notice = write_notice(
+        message=(
+            "Upgrade on **Sunday**, see [the plan](https://example.com/plan). "
+            "<script>alert(1)</script>[bad](javascript:alert(1))"
+        )
+    )
+
+    html = support_client.get(reverse("notices:support_list")).content.decode()
+
+    row = html[html.index(f'id="support-notice-{notice.pk}"') :]
+    assert "<strong>Sunday</strong>" in row
+    assert (
+        '<a href="https://example.com/plan" rel="noopener noreferrer nofollow">the plan</a>' in row
+    )
+    assert "**Sunday**" not in row
+    assert "<script>" not in html
+    assert "javascript:" not in html
+
+
+def test_list_shortens_long_notices(support_client, write_notice):
+    notice = write_notice(message="**Start** " + "word " * 200 + "END-OF-TEXT")
+
+    html = support_client.get(reverse("notices:support_list")).content.decode()
+
+    row = html[html.index(f'id="support-notice-{notice.pk}"') :]
+    summary = row[row.index('<div class="markdown notice-summary">') : row.index("</div>")]
+    assert "<strong>Start</strong>" in summary
+    assert "…</p>" in summary
+    assert "END-OF-TEXT" not in row
+
+
 def test_create_with_zone_and_date_only_end(support_client):
     response = support_client.post(
         reverse("notices:support_create"),
