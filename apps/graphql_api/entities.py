@@ -9,6 +9,7 @@ So an organization shadows a team or user of the same name, and a team shadows a
 
 from graphql import GraphQLError
 
+from apps.core.lookups import equals_ignoring_case
 from apps.graphql_api.nodes import (
     EntityNode,
     organization_entity,
@@ -26,12 +27,14 @@ def find_entity(user, name: str | None) -> EntityNode | None:
     """Find the entity named `name` for the user, or None where there is none they may see."""
     if not name:
         return None
-    organization = user_organizations(user).filter(name__iexact=name).first()
+    organization = user_organizations(user).filter(equals_ignoring_case("name", name)).first()
     if organization is not None:
         return organization_entity(organization)
 
     teams = list(
-        Team.objects.filter(organization__memberships__user=user, name__iexact=name)
+        Team.objects.filter(
+            equals_ignoring_case("name", name), organization__memberships__user=user
+        )
         .select_related("organization")
         .order_by("organization__name")[:2]
     )
@@ -53,4 +56,4 @@ def find_organization(user, name: str | None) -> Organization | None:
     """Find an organization of the user by name (its entity has the same name)."""
     if not name:
         return None
-    return user_organizations(user).filter(name__iexact=name).first()
+    return user_organizations(user).filter(equals_ignoring_case("name", name)).first()

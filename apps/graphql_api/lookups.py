@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import CharField, Max, Value
 from django.db.models.functions import Concat
 
+from apps.core.lookups import equals_ignoring_case
 from apps.graphql_api.nodes import EntityKind, EntityNode
 from apps.legacy.models import LegacyRegistry, LegacyState, RegisteredModel
 from apps.legacy.resolve import resolve_legacy_path
@@ -68,7 +69,7 @@ def find_project(user, entity: EntityNode | None, name: str | None):
             return None
         return (
             registries_of(user, entity.organization)
-            .filter(name__iexact=name[len(prefix) :])
+            .filter(equals_ignoring_case("name", name[len(prefix) :]))
             .first()
         )
     if entity.kind == EntityKind.TEAM:
@@ -82,7 +83,7 @@ def find_project(user, entity: EntityNode | None, name: str | None):
         if not is_team_member(user, entity.team):
             return None
         return (
-            Project.objects.filter(team=entity.team, name__iexact=name)
+            Project.objects.filter(equals_ignoring_case("name", name), team=entity.team)
             .select_related("team__organization")
             .first()
         )
@@ -105,12 +106,14 @@ def find_collection(user, project, name: str):
     if isinstance(project, Registry):
         return (
             Collection.objects.visible_to(user)
-            .filter(registry=project, name__iexact=name)
+            .filter(equals_ignoring_case("name", name), registry=project)
             .select_related("registry__organization")
             .first()
         )
     if isinstance(project, LegacyRegistry):
-        model = RegisteredModel.objects.filter(legacy_registry=project, name__iexact=name).first()
+        model = RegisteredModel.objects.filter(
+            equals_ignoring_case("name", name), legacy_registry=project
+        ).first()
         if model is None:
             return None
         model.legacy_registry = project
@@ -126,7 +129,7 @@ def find_collection(user, project, name: str):
         return model
     if isinstance(project, Project):
         return (
-            Artifact.objects.filter(project=project, name__iexact=name)
+            Artifact.objects.filter(equals_ignoring_case("name", name), project=project)
             .select_related("project__team__organization")
             .first()
         )
@@ -166,7 +169,7 @@ def membership_in(user, collection, version: str):
         match = INDEX.match(version)
         if match:
             return links.filter(index=int(match.group(1))).first()
-        return links.filter(aliases__name__iexact=version).first()
+        return links.filter(equals_ignoring_case("aliases__name", version)).first()
     if isinstance(collection, RegisteredModel):
         team = collection.legacy_registry.team.name
         try:

@@ -323,6 +323,54 @@ def test_version_list_query_count_does_not_grow(client, graph_world):
     assert len(more.captured_queries) == len(few.captured_queries)
 
 
+COLLECTION_VERSIONS = """
+query Total($filter: JSONString) {
+  project(name: "wandb-registry-model", entityName: "ACME") {
+    artifactCollection(name: "Fraud-Detector") {
+      artifacts(first: 1, filters: $filter) { totalCount edges { version } }
+    }
+  }
+}
+"""
+
+
+def collection_versions(client, world, variables=None) -> tuple[dict, list[str]]:
+    """Return the collection's artifacts connection and the SQL of the request."""
+    post(client, world.keys["mike"], "{ viewer { id } }")
+    with CaptureQueriesContext(connection) as captured:
+        _, body = post(client, world.keys["mike"], COLLECTION_VERSIONS, variables)
+    assert "errors" not in body, body
+    artifacts = body["data"]["project"]["artifactCollection"]["artifacts"]
+    return artifacts, [query["sql"] for query in captured.captured_queries]
+
+
+def test_collection_total_is_the_stored_count(client, graph_world):
+    artifacts, queries = collection_versions(client, graph_world)
+
+    assert artifacts["totalCount"] == 3
+    assert artifacts["edges"] == [{"version": "v2"}]
+    assert not [sql for sql in queries if "COUNT(" in sql.upper()]
+
+
+def test_collection_total_after_unlink(client, graph_world):
+    services.unlink_version(
+        link=graph_world.links["fraud-detector v0"], actor=graph_world.users["mike"]
+    )
+
+    artifacts, _ = collection_versions(client, graph_world)
+
+    assert artifacts["totalCount"] == 2
+
+
+def test_filtered_collection_total_counts_matches(client, graph_world):
+    variables = {"filter": json.dumps({"alias": "champion"})}
+
+    artifacts, _ = collection_versions(client, graph_world, variables)
+
+    assert artifacts["totalCount"] == 1
+    assert artifacts["edges"] == [{"version": "v1"}]
+
+
 # Gates, downloads and the write pause --------------------------------------------------------
 
 
