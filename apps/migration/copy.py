@@ -6,7 +6,8 @@ transaction, while it holds the plan's row lock. So a chunk either lands whole w
 checkpoint or not at all, and a worker killed anywhere resumes at the checkpoint. A
 re-delivered task or a second worker waits for the lock and then copies the next slice.
 Besides, every copied row except history is backed by a unique constraint and inserted with
-ON CONFLICT DO NOTHING, so copying a slice twice adds nothing.
+ON CONFLICT DO NOTHING, so copying a slice twice adds nothing. Each collection's
+version_count grows by the links that the INSERT returns as inserted, so it stays exact too.
 
 The legacy rows are only read, except RegisteredModel.migrated_to, which records the
 collection each registered model became.
@@ -17,6 +18,7 @@ then the target registry row.
 
 import logging
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,11 +26,12 @@ from enum import Enum
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.audit.services import record_event
+from apps.core.lookups import equals_ignoring_case
 from apps.legacy.models import (
     LegacyAlias,
     LegacyEvent,
@@ -243,6 +246,33 @@ class CollectionStep(SqlStep):
         )
 
 
+class LinkStep(SqlStep):
+    """Legacy versions become links, and each collection's version_count grows by its new links.
+
+    The INSERT returns the collection of each row it inserted, and only of those: a row
+    that a unique constraint turned away returns nothing. So the counts grow in the chunk's
+    transaction by exactly the links it added, and a slice copied again adds nothing.
+    """
+
+    def copy(self, context: Context, after: int, upto: int) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                self.insert.replace("{slice}", self._slice_filter()),
+                context.params(after=after, upto=upto),
+            )
+            added = Counter(collection_id for (collection_id,) in cursor.fetchall())
+        # One UPDATE per distinct number of new links. A slice of n rows has fewer than
+        # sqrt(2n) distinct numbers, and most slices fill whole models, so this is a few
+        # statements rather than one per collection.
+        by_number: dict[int, list[int]] = {}
+        for collection_id, number in added.items():
+            by_number.setdefault(number, []).append(collection_id)
+        for number, collection_ids in by_number.items():
+            Collection.objects.filter(pk__in=collection_ids).update(
+                version_count=F("version_count") + number
+            )
+
+
 class SingleStep(Step):
     """A step done in one chunk, for rows computed in Python (the registry, the grants)."""
 
@@ -268,7 +298,7 @@ class CreateRegistryStep(SingleStep):
             return
         organization = plan.organization
         if Registry.objects.filter(
-            organization=organization, name__iexact=plan.target_name
+            equals_ignoring_case("name", plan.target_name), organization=organization
         ).exists():
             raise TargetNameTaken(
                 f"The registry name '{plan.target_name}' was taken after the plan was "
@@ -343,7 +373,7 @@ STEPS: list[Step] = [
             ON CONFLICT DO NOTHING
         """,
     ),
-    SqlStep(
+    LinkStep(
         "links",
         "Versions",
         key="v.id",
@@ -357,6 +387,7 @@ STEPS: list[Step] = [
             FROM {legacy_version} v JOIN {registered_model} m ON m.id = v.model_id
             WHERE m.legacy_registry_id = %(legacy)s AND {slice}
             ON CONFLICT DO NOTHING
+            RETURNING collection_id
         """,
     ),
     # `latest` is kept by the registry itself: it points at the highest remaining index, so

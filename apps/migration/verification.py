@@ -82,12 +82,17 @@ def _kind(name: str, label: str, legacy_sql: str, target_sql: str) -> Kind:
 
 
 KINDS = [
+    # A collection's key ends with its stored version count, which the pages show, and the
+    # legacy side counts the model's versions for it.
     _kind(
         "collections",
         "Collections",
-        """SELECT m.name || '|next v' || CAST(m.next_index AS TEXT) AS natural_key
+        """SELECT m.name || '|next v' || CAST(m.next_index AS TEXT) || '|versions '
+                || CAST((SELECT COUNT(*) FROM {legacy_version} v WHERE v.model_id = m.id)
+                        AS TEXT) AS natural_key
            FROM {registered_model} m WHERE m.legacy_registry_id = %(legacy)s""",
-        """SELECT c.name || '|next v' || CAST(c.next_index AS TEXT) AS natural_key
+        """SELECT c.name || '|next v' || CAST(c.next_index AS TEXT) || '|versions '
+                || CAST(c.version_count AS TEXT) AS natural_key
            FROM {collection} c WHERE c.registry_id = %(registry)s""",
     ),
     _kind(

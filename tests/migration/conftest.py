@@ -219,7 +219,15 @@ def dump_target(registry: Registry) -> dict:
             ProtectedAlias.objects.filter(registry=registry).values_list("name", flat=True)
         ),
         "collections": sorted(
-            (c.name, c.type, c.description, c.next_index, str(c.created_at), str(c.updated_at))
+            (
+                c.name,
+                c.type,
+                c.description,
+                c.next_index,
+                c.version_count,
+                str(c.created_at),
+                str(c.updated_at),
+            )
             for c in collections
         ),
         "collection_tags": sorted(

@@ -12,10 +12,12 @@ every run starts from the same legacy rows.
 import math
 
 import pytest
+from django.db.models import Count
 
 from apps.migration import copy, services
 from apps.migration.models import MigrationPlan, PlanState
 from apps.migration.tasks import run_copy
+from apps.registry.models import Collection
 from tests.migration.conftest import dump_legacy, dump_target, rolled_back, schedule
 
 
@@ -39,7 +41,18 @@ def outcome(plan_id: int) -> dict:
         "rows": (plan.rows_copied, plan.rows_total),
         "ok": plan.verification.get("ok"),
         "target": dump_target(plan.target_registry),
+        "miscounted": miscounted(plan.target_registry),
     }
+
+
+def miscounted(registry) -> list[tuple[str, int, int]]:
+    """List the collections whose stored version count differs from their number of links."""
+    collections = Collection.objects.filter(registry=registry).annotate(links_now=Count("links"))
+    return sorted(
+        (collection.name, collection.version_count, collection.links_now)
+        for collection in collections
+        if collection.version_count != collection.links_now
+    )
 
 
 def reference_run(team, support, monkeypatch) -> tuple[dict, list[str]]:
@@ -89,6 +102,7 @@ def test_crash_at_every_durable_step(small_legacy, nlp_team, support, settings, 
 
     assert reference["state"] == PlanState.COMPLETED
     assert reference["ok"] is True
+    assert reference["miscounted"] == []
     assert len(points) == expected_points(small_legacy, 3)
     assert any(point.endswith("before commit") for point in points)
     assert any(point.startswith("between steps") for point in points)

@@ -76,6 +76,8 @@ def check_collections(plan, legacy) -> None:
         assert collection.type == "model"
         assert collection.description == model.description
         assert collection.next_index == model.next_index
+        assert collection.version_count == model.versions.count(), model.name
+        assert collection.version_count == collection.links.count(), model.name
         assert collection.created_at == model.created_at
         assert collection.updated_at == model.updated_at
         assert sorted(collection.tags.values_list("name", flat=True)) == sorted(

@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F
 
 from apps.audit.models import AuditEvent
 from apps.core.exceptions import WritePaused
@@ -171,6 +172,27 @@ def test_mismatch_fails_with_differences(plan, support, small_legacy, nlp_people
     )
     assert plan.failure.endswith("Missing from the target: intent-classifier|staging|v0.")
     others = [kind for kind in plan.verification["kinds"] if kind["name"] != "aliases"]
+    assert all(kind["match"] for kind in others)
+
+
+def test_wrong_version_count_fails_verification(plan, support, small_legacy, nlp_people):
+    start(plan, support)
+    copy_to_verifying(plan)
+    plan.refresh_from_db()
+    # The links are all there, but the count that the pages show is off by one.
+    Collection.objects.filter(registry=plan.target_registry, name="intent-classifier").update(
+        version_count=F("version_count") - 1
+    )
+
+    state = services.verify_migration(plan.pk)
+
+    plan.refresh_from_db()
+    assert state == PlanState.FAILED
+    collections = next(k for k in plan.verification["kinds"] if k["name"] == "collections")
+    assert collections["match"] is False
+    assert collections["missing"] == ["intent-classifier|next v10|versions 3"]
+    assert collections["unexpected"] == ["intent-classifier|next v10|versions 2"]
+    others = [kind for kind in plan.verification["kinds"] if kind["name"] != "collections"]
     assert all(kind["match"] for kind in others)
 
 
