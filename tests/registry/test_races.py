@@ -77,6 +77,38 @@ def test_concurrent_links_get_consecutive_indices(collection, project, member):
     assert AuditEvent.objects.filter(action="version.linked").count() == THREADS
     collection.refresh_from_db()
     assert collection.next_index == THREADS
+    assert collection.version_count == THREADS
+
+
+def test_concurrent_links_and_unlinks_keep_count(collection, project, member):
+    existing = [
+        services.link_version(
+            collection=collection, version=log_version(project, member), actor=member
+        )
+        for _ in range(THREADS // 2)
+    ]
+    new_versions = [log_version(project, member) for _ in range(THREADS // 2)]
+    # Each existing link is unlinked by two threads at once, and each new version linked by
+    # two, so half of the calls find their work done by the other thread.
+    calls = []
+    for link, version in zip(existing, new_versions, strict=True):
+        for _ in range(2):
+            calls.append(lambda link=link: services.unlink_version(link=link, actor=member))
+            calls.append(
+                lambda version=version: services.link_version(
+                    collection=collection, version=version, actor=member
+                )
+            )
+
+    _, errors = run_at_once(calls)
+
+    assert errors == [None] * len(calls)
+    collection.refresh_from_db()
+    links = CollectionLink.objects.filter(collection=collection)
+    assert sorted(links.values_list("version_id", flat=True)) == sorted(
+        version.pk for version in new_versions
+    )
+    assert collection.version_count == len(new_versions)
 
 
 def test_concurrent_alias_moves_leave_one_holder(collection, project, member):
