@@ -12,6 +12,7 @@ carries a deprecation notice that names the new path.
 from dataclasses import dataclass
 from datetime import datetime
 
+from apps.core.lookups import equals_ignoring_case
 from apps.legacy.models import (
     LegacyAlias,
     LegacyRegistry,
@@ -91,7 +92,9 @@ def find_legacy_registry(user, team: str) -> LegacyRegistry:
 
 def _named(legacy_registries, team: str) -> list[LegacyRegistry]:
     return list(
-        legacy_registries.filter(team__name__iexact=team).select_related("team__organization")[:2]
+        legacy_registries.filter(equals_ignoring_case("team__name", team)).select_related(
+            "team__organization"
+        )[:2]
     )
 
 
@@ -100,7 +103,7 @@ def resolve_legacy_path(user, path: ArtifactPath, *, now: datetime | None = None
     legacy_registry = find_legacy_registry(user, path.team or "")
     team = legacy_registry.team.name
     model = RegisteredModel.objects.filter(
-        legacy_registry=legacy_registry, name__iexact=path.collection
+        equals_ignoring_case("name", path.collection), legacy_registry=legacy_registry
     ).first()
     if model is None:
         raise PathNotFound(
@@ -133,7 +136,7 @@ def _legacy_version(model: RegisteredModel, path: ArtifactPath) -> LegacyVersion
         legacy_version = versions.filter(index=path.index).first()
     else:
         version_id = (
-            LegacyAlias.objects.filter(model=model, name__iexact=path.version)
+            LegacyAlias.objects.filter(equals_ignoring_case("name", path.version), model=model)
             .values_list("version_id", flat=True)
             .first()
         )
@@ -168,7 +171,7 @@ def _resolve_migrated(user, model: RegisteredModel, path: ArtifactPath) -> Resol
         link = links.filter(index=path.index).first()
     else:
         link_id = (
-            Alias.objects.filter(collection=collection, name__iexact=path.version)
+            Alias.objects.filter(equals_ignoring_case("name", path.version), collection=collection)
             .values_list("link_id", flat=True)
             .first()
         )
