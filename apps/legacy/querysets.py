@@ -14,14 +14,20 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from apps.orgs.support import is_support
+from apps.orgs.support import is_support_expression
 
 
 def _authenticated(user) -> bool:
     return user is not None and getattr(user, "is_authenticated", False)
+
+
+def _is_team_member(user) -> Exists:
+    from apps.orgs.models import TeamMembership
+
+    return Exists(TeamMembership.objects.filter(team=OuterRef("team"), user=user))
 
 
 def retention() -> timedelta:
@@ -41,13 +47,13 @@ class LegacyRegistryQuerySet(models.QuerySet):
         """The legacy registries of the user's teams in every state, hidden ones included.
 
         Support staff get every legacy registry. Path resolution starts here, because a
-        legacy path keeps working for the team after its registry is hidden.
+        legacy path keeps working for the team after its registry is hidden. Membership and
+        the support permission are both checked inside the query, so the gate costs no query
+        of its own.
         """
         if not _authenticated(user):
             return self.none()
-        if is_support(user):
-            return self.all()
-        return self.filter(team__memberships__user=user)
+        return self.filter(_is_team_member(user) | is_support_expression(user))
 
     def in_navigation_of(self, user, now: datetime | None = None) -> "LegacyRegistryQuerySet":
         """The not-hidden legacy registries of the user's own teams, support staff included.
@@ -60,10 +66,11 @@ class LegacyRegistryQuerySet(models.QuerySet):
 
     def visible_to(self, user, now: datetime | None = None) -> "LegacyRegistryQuerySet":
         """The legacy registries whose pages the user may read at `now`."""
-        queryset = self.of_members(user)
-        if _authenticated(user) and not is_support(user):
-            queryset = queryset.filter(not_hidden(now))
-        return queryset
+        if not _authenticated(user):
+            return self.none()
+        return self.filter(
+            Q(_is_team_member(user), not_hidden(now)) | Q(is_support_expression(user))
+        )
 
 
 def _visible_registry_ids(user, now: datetime | None):

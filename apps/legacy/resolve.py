@@ -71,9 +71,8 @@ def find_legacy_registry(user, team: str) -> LegacyRegistry:
     Hidden registries count: a legacy path keeps working for the team after the pages are
     hidden.
     """
-    # The user's own teams are tried first. That query reads no permissions, while the support
-    # check in of_members costs two more queries, so the common case stays within the query
-    # budget of the API's resolve endpoint.
+    # The user's own teams are tried first, so a support person's own team wins over the teams
+    # of the same name in other organizations that of_members adds for support staff.
     found: list[LegacyRegistry] = []
     if getattr(user, "is_authenticated", False):
         found = _named(LegacyRegistry.objects.filter(team__memberships__user=user), team)
