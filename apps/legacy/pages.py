@@ -1,15 +1,19 @@
 """Context of each legacy Model Registry page, read through the legacy gate.
 
-Every page keeps to a fixed number of SQL queries whatever the number of rows: related rows
-come through joins, counts through correlated subqueries, tags and aliases through one
-prefetch query per kind, lists through keyset pagination.
+Every page keeps to a fixed number of SQL queries whatever the number of rows. One lookup
+query reads the page's object with its registered model, legacy registry, team and
+organization through joins, and the user's standing on that registry (team role, registry
+admin, support staff) through subqueries. Counts, tags and aliases come as correlated
+subqueries on the rows themselves, and lists through keyset pagination.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import NoReturn
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.urls import reverse
@@ -18,14 +22,17 @@ from apps.legacy.forms import SORT_FIELDS
 from apps.legacy.models import (
     LegacyAlias,
     LegacyEvent,
+    LegacyProtectedAlias,
     LegacyRegistry,
     LegacyState,
     LegacyVersion,
     RegisteredModel,
 )
-from apps.legacy.permissions import can_manage_protected, can_write
-from apps.orgs.support import is_support
+from apps.legacy.permissions import role_can_manage_protected, role_can_write
+from apps.orgs.models import TeamMembership
+from apps.orgs.support import is_support_expression
 from apps.registry.models import ArtifactVersion, Collection, CollectionLink, Registry
+from apps.registry.pages import json_names, sorted_names
 from apps.registry.pagination import Key, keyset_page
 from apps.registry.paths import format_legacy_path, format_path
 
@@ -34,6 +41,8 @@ HISTORY_SIZE = 25
 LINK_CANDIDATES = 50
 
 ModelTag = RegisteredModel.tags.through
+VersionTag = LegacyVersion.tags.through
+RegistryAdmin = LegacyRegistry.admins.through
 
 
 def page_size() -> int:
@@ -118,6 +127,96 @@ def with_query(url: str, params: dict) -> str:
 
 # Lookups: a hidden object raises the same Http404 as a missing one ---------------------------
 
+REGISTRY_NOT_FOUND = "No legacy Model Registry matches this address."
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in user's standing on a legacy registry, read by the page's lookup query."""
+
+    team_role: str | None
+    is_registry_admin: bool
+    is_support: bool
+    # Whether the user may see the registry that the legacy registry was migrated to.
+    sees_new_registry: bool
+
+
+def _related(path: str) -> tuple[str, str]:
+    """Return the joins of the legacy registry at `path` that every page shows."""
+    return (f"{path}team__organization", f"{path}migrated_to__organization")
+
+
+def _named(org: str, team: str, path: str = "") -> dict:
+    """Return the lookups of the legacy registry at `path` by organization and team name."""
+    return {f"{path}team__organization__name__iexact": org, f"{path}team__name__iexact": team}
+
+
+def _viewer_annotations(user, path: str = "") -> dict:
+    """Build the subqueries of Viewer on the legacy registry at `path` ("" on its own rows)."""
+    registry = path.removesuffix("__") or "pk"
+    role = TeamMembership.objects.filter(team=OuterRef(f"{path}team"), user=user)
+    admin = RegistryAdmin.objects.filter(legacyregistry=OuterRef(registry), user=user)
+    new_registry = Registry.objects.visible_to(user).filter(pk=OuterRef(f"{path}migrated_to"))
+    return {
+        "viewer_team_role": Subquery(role.values("role")[:1]),
+        "viewer_is_registry_admin": Exists(admin),
+        "viewer_is_support": is_support_expression(user),
+        "viewer_sees_new_registry": Exists(new_registry),
+    }
+
+
+def _set_viewer(legacy_registry: LegacyRegistry, row) -> None:
+    """Keep the Viewer annotations of a lookup row on its legacy registry."""
+    legacy_registry.viewer = Viewer(
+        team_role=row.viewer_team_role,
+        is_registry_admin=row.viewer_is_registry_admin,
+        is_support=row.viewer_is_support,
+        sees_new_registry=row.viewer_sees_new_registry,
+    )
+
+
+def _require_signed_in(user) -> None:
+    if not getattr(user, "is_authenticated", False):
+        raise Http404(REGISTRY_NOT_FOUND)
+
+
+def _raise_not_found(
+    user,
+    org: str,
+    team: str,
+    now: datetime | None,
+    *,
+    name: str | None = None,
+    index: int | None = None,
+) -> NoReturn:
+    """Raise the error of a lookup that found nothing: Http404, or LegacyRegistryHidden.
+
+    A lookup reads its object and the legacy registry in one query, so a miss does not say
+    which part was missing. Reading the legacy registry again distinguishes a hidden registry
+    (its team's members are redirected to where it moved) from a missing one. Under a visible legacy
+    registry, a miss of the model `name` or of its version `index` gets its own message.
+    """
+    visible = LegacyRegistry.objects.visible_to(user, now).filter(pk=OuterRef("pk"))
+    legacy_registry = (
+        LegacyRegistry.objects.of_members(user)
+        .select_related(*_related(""))
+        .filter(**_named(org, team))
+        .annotate(visible=Exists(visible))
+        .first()
+    )
+    if legacy_registry is None:
+        raise Http404(REGISTRY_NOT_FOUND)
+    if not legacy_registry.visible:
+        if legacy_registry.state(now) == LegacyState.HIDDEN:
+            raise LegacyRegistryHidden(legacy_registry)
+        raise Http404(REGISTRY_NOT_FOUND)
+    if name is None:
+        raise Http404(REGISTRY_NOT_FOUND)
+    models = RegisteredModel.objects.filter(legacy_registry=legacy_registry, name__iexact=name)
+    if index is None or not models.exists():
+        raise Http404("No registered model matches this address.")
+    raise Http404("No version matches this address.")
+
 
 def get_legacy_registry(user, org: str, team: str, now: datetime | None = None) -> LegacyRegistry:
     """Return the team's legacy registry, or raise Http404 (LegacyRegistryHidden once hidden).
@@ -125,48 +224,71 @@ def get_legacy_registry(user, org: str, team: str, now: datetime | None = None) 
     LegacyRegistryHidden is raised only to the team's members, who knew the registry, so a
     view can send them on to the registry it was migrated to. Everybody else gets Http404.
     """
-    lookup = {"team__organization__name__iexact": org, "team__name__iexact": team}
-    related = ("team__organization", "migrated_to__organization")
+    _require_signed_in(user)
     found = (
         LegacyRegistry.objects.visible_to(user, now)
-        .select_related(*related)
-        .filter(**lookup)
+        .select_related(*_related(""))
+        .filter(**_named(org, team))
+        .annotate(
+            **_viewer_annotations(user),
+            protected_alias_list=json_names(
+                LegacyProtectedAlias.objects, "legacy_registry", "name"
+            ),
+        )
         .first()
     )
-    if found is not None:
-        return found
-    members_only = LegacyRegistry.objects.of_members(user).select_related(*related)
-    hidden = members_only.filter(**lookup).first()
-    if hidden is not None and hidden.state(now) == LegacyState.HIDDEN:
-        raise LegacyRegistryHidden(hidden)
-    raise Http404("No legacy Model Registry matches this address.")
+    if found is None:
+        _raise_not_found(user, org, team, now)
+    _set_viewer(found, found)
+    found.protected_alias_names = sorted_names(found.protected_alias_list)
+    return found
 
 
-def get_model(user, legacy_registry: LegacyRegistry, name: str) -> RegisteredModel:
+def get_model(user, org: str, team: str, name: str, now: datetime | None = None) -> RegisteredModel:
+    """Return the registered model with its legacy registry, or raise like get_legacy_registry.
+
+    The model, its legacy registry and the Viewer come in one query.
+    """
+    _require_signed_in(user)
     model = (
-        RegisteredModel.objects.visible_to(user)
-        .filter(legacy_registry=legacy_registry, name__iexact=name)
-        .annotate(version_count=_version_count())
-        .prefetch_related("tags")
+        RegisteredModel.objects.visible_to(user, now)
+        .select_related(*_related("legacy_registry__"))
+        .filter(**_named(org, team, "legacy_registry__"), name__iexact=name)
+        .annotate(
+            **_viewer_annotations(user, "legacy_registry__"),
+            version_count=_version_count(),
+            tag_list=json_names(ModelTag.objects, "registeredmodel", "tag__name"),
+        )
         .first()
     )
     if model is None:
-        raise Http404("No registered model matches this address.")
-    model.legacy_registry = legacy_registry
+        _raise_not_found(user, org, team, now, name=name)
+    _set_viewer(model.legacy_registry, model)
+    model.tag_names = sorted_names(model.tag_list)
     return model
 
 
-def get_version(user, model: RegisteredModel, index: int) -> LegacyVersion:
-    legacy_version = (
-        LegacyVersion.objects.visible_to(user)
-        .filter(model=model, index=index)
-        .select_related("version__artifact__project__team", "version__created_by", "linked_by")
-        .prefetch_related("tags", _aliases_prefetch())
-        .first()
-    )
+def get_version(
+    user, org: str, team: str, name: str, index: int, now: datetime | None = None
+) -> LegacyVersion:
+    """Return the version with its model and legacy registry, or raise like get_model."""
+    _require_signed_in(user)
+    legacy_version = _with_labels(
+        LegacyVersion.objects.visible_to(user, now)
+        .select_related(
+            *_related("model__legacy_registry__"),
+            "version__artifact__project__team",
+            "version__created_by",
+            "linked_by",
+        )
+        .filter(**_named(org, team, "model__legacy_registry__"), model__name__iexact=name)
+        .filter(index=index)
+        .annotate(**_viewer_annotations(user, "model__legacy_registry__"))
+    ).first()
     if legacy_version is None:
-        raise Http404("No version matches this address.")
-    legacy_version.model = model
+        _raise_not_found(user, org, team, now, name=name, index=index)
+    _set_viewer(legacy_version.model.legacy_registry, legacy_version)
+    _tidy_labels([legacy_version])
     return legacy_version
 
 
@@ -181,8 +303,18 @@ def _version_count() -> Coalesce:
     return Coalesce(Subquery(counted), 0)
 
 
-def _aliases_prefetch() -> Prefetch:
-    return Prefetch("aliases", queryset=LegacyAlias.objects.order_by("name"))
+def _with_labels(versions: QuerySet) -> QuerySet:
+    return versions.annotate(
+        alias_list=json_names(LegacyAlias.objects, "version", "name"),
+        tag_list=json_names(VersionTag.objects, "legacyversion", "tag__name"),
+    )
+
+
+def _tidy_labels(versions) -> None:
+    """Sort the aggregated names, which arrive in no particular order (or None for none)."""
+    for legacy_version in versions:
+        legacy_version.alias_names = sorted_names(legacy_version.alias_list)
+        legacy_version.tag_names = sorted_names(legacy_version.tag_list)
 
 
 # Where a migrated page now lives ---------------------------------------------------------------
@@ -228,9 +360,17 @@ def migrated_registry(user, legacy_registry: LegacyRegistry) -> Registry | None:
 # Shared by every page ---------------------------------------------------------------------------
 
 
-def _registry_context(user, legacy_registry: LegacyRegistry, now: datetime | None) -> dict:
+def _registry_context(legacy_registry: LegacyRegistry, now: datetime | None) -> dict:
+    """Context shared by every page, from a legacy registry that a lookup gave its Viewer."""
+    viewer: Viewer = legacy_registry.viewer
     state = legacy_registry.state(now)
     writable = state in (LegacyState.ACTIVE, LegacyState.WRITE_PAUSED)
+    can_manage_protected = role_can_manage_protected(
+        viewer.team_role, is_registry_admin=viewer.is_registry_admin
+    )
+    new_registry = None
+    if not writable and viewer.sees_new_registry:
+        new_registry = legacy_registry.migrated_to
     return {
         "legacy_registry": legacy_registry,
         "team": legacy_registry.team,
@@ -238,10 +378,10 @@ def _registry_context(user, legacy_registry: LegacyRegistry, now: datetime | Non
         "state": state,
         "read_only": not writable,
         "hidden_at": legacy_registry.hidden_at(),
-        "support_view": is_support(user) and not writable,
-        "can_write": writable and can_write(user, legacy_registry),
-        "can_manage_protected": writable and can_manage_protected(user, legacy_registry),
-        "new_registry": migrated_registry(user, legacy_registry) if not writable else None,
+        "support_view": viewer.is_support and not writable,
+        "can_write": writable and role_can_write(viewer.team_role),
+        "can_manage_protected": writable and can_manage_protected,
+        "new_registry": new_registry,
     }
 
 
@@ -274,7 +414,10 @@ def model_list_context(
                 )
             )
         )
-    models = models.annotate(version_count=_version_count()).prefetch_related("tags")
+    models = models.annotate(
+        version_count=_version_count(),
+        tag_list=json_names(ModelTag.objects, "registeredmodel", "tag__name"),
+    )
 
     page = keyset_page(
         models,
@@ -286,11 +429,12 @@ def model_list_context(
     )
     for model in page.items:
         model.legacy_registry = legacy_registry
+        model.tag_names = sorted_names(model.tag_list)
 
     base_url = registry_url(legacy_registry)
     kept = {"q": filters.get("q"), "tag": filters.get("tag")}
     kept["sort"] = sort if sort != "name" else None
-    context = _registry_context(user, legacy_registry, now)
+    context = _registry_context(legacy_registry, now)
     context.update(
         {
             "page": page,
@@ -304,7 +448,7 @@ def model_list_context(
             )
             if page.previous_key
             else None,
-            "protected_aliases": list(legacy_registry.protected_aliases.all()),
+            "protected_aliases": legacy_registry.protected_alias_names,
             "legacy_prefix": format_legacy_path(legacy_registry.team.name, ""),
         }
     )
@@ -346,21 +490,21 @@ def model_context(
 ) -> dict:
     """Build the model page: description, tags, one page of versions and recent history."""
     legacy_registry = model.legacy_registry
-    versions = (
-        LegacyVersion.objects.visible_to(user)
+    versions = _with_labels(
+        LegacyVersion.objects.visible_to(user, now)
         .filter(model=model)
         .select_related("version__artifact__project__team", "linked_by")
-        .prefetch_related("tags", _aliases_prefetch())
     )
     page = keyset_page(
         versions, fields=("index",), descending=True, size=page_size(), after=after, before=before
     )
     for legacy_version in page.items:
         legacy_version.model = model
+    _tidy_labels(page.items)
 
     base_url = model_url(model)
     current = {"after": after[0] if after else None, "before": before[0] if before else None}
-    context = _registry_context(user, legacy_registry, now)
+    context = _registry_context(legacy_registry, now)
     context.update(
         {
             "model": model,
@@ -384,14 +528,14 @@ def model_context(
 # Version page ----------------------------------------------------------------------------------
 
 
-def version_context(user, legacy_version: LegacyVersion, now: datetime | None = None) -> dict:
-    """Build the version page: path, source, aliases, tags, metadata, files and usage."""
+def version_context(legacy_version: LegacyVersion, now: datetime | None = None) -> dict:
+    """Build the version page from a get_version row: path, source, labels, files, usage."""
     model = legacy_version.model
     legacy_registry = model.legacy_registry
     team = legacy_registry.team.name
-    alias_names = [alias.name for alias in legacy_version.aliases.all()]
+    alias_names = legacy_version.alias_names
 
-    context = _registry_context(user, legacy_registry, now)
+    context = _registry_context(legacy_registry, now)
     context.update(
         {
             "model": model,

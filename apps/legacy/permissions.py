@@ -27,18 +27,28 @@ def team_role(user, legacy_registry: LegacyRegistry) -> str | None:
     )
 
 
+def role_can_write(role: str | None) -> bool:
+    return role in WRITER_ROLES
+
+
+def role_can_manage_protected(role: str | None, *, is_registry_admin: bool) -> bool:
+    """Team admins and the legacy registry's admins manage protected aliases."""
+    return role == TeamRole.ADMIN or is_registry_admin
+
+
 def can_write(user, legacy_registry: LegacyRegistry) -> bool:
-    return team_role(user, legacy_registry) in WRITER_ROLES
+    return role_can_write(team_role(user, legacy_registry))
 
 
 def can_manage_protected(user, legacy_registry: LegacyRegistry) -> bool:
-    """Team admins and the legacy registry's admins manage protected aliases."""
-    if team_role(user, legacy_registry) == TeamRole.ADMIN:
-        return True
-    return bool(
-        getattr(user, "is_authenticated", False)
+    role = team_role(user, legacy_registry)
+    # A team admin needs no second query for the registry's admins.
+    is_registry_admin = bool(
+        role != TeamRole.ADMIN
+        and getattr(user, "is_authenticated", False)
         and legacy_registry.admins.filter(pk=user.pk).exists()
     )
+    return role_can_manage_protected(role, is_registry_admin=is_registry_admin)
 
 
 def require_write(user, legacy_registry: LegacyRegistry, action: str = "Changing it") -> None:

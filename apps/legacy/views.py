@@ -45,7 +45,6 @@ from apps.legacy.forms import (
 )
 from apps.legacy.models import LegacyRegistry, LegacyVersion, RegisteredModel
 from apps.legacy.resolve import resolve_any_path
-from apps.orgs.support import is_support
 from apps.registry.models import ArtifactVersion
 from apps.registry.paths import PathError, format_legacy_path
 from apps.registry.resolve import PathNotFound
@@ -129,7 +128,9 @@ def _redirect_hidden(
         ).first()
     if model is not None:
         model.legacy_registry = legacy_registry
-        moved = _moved_response(request, model, index)
+        # Only team members who are not support staff get here: support staff read hidden
+        # legacy registries like any other.
+        moved = _moved_response(request, model, index, support=False)
         if moved is not None:
             return moved
 
@@ -146,14 +147,14 @@ def _redirect_hidden(
 
 
 def _moved_response(
-    request: HttpRequest, model: RegisteredModel, index: int | None = None
+    request: HttpRequest, model: RegisteredModel, index: int | None = None, *, support: bool
 ) -> HttpResponse | None:
     """A 301 to the new page of a migrated model or version, or None to show the legacy one.
 
-    Support staff read the legacy pages themselves, and so does anyone who cannot see the
-    collection the model became.
+    Support staff (`support`) read the legacy pages themselves, and so does anyone who cannot
+    see the collection the model became.
     """
-    if is_support(request.user):
+    if support:
         return None
     team = model.legacy_registry.team.name
     if index is not None:
@@ -206,10 +207,9 @@ def model_list(request: HttpRequest, org: str, team: str) -> HttpResponse:
 @require_GET
 @legacy_page
 def model_detail(request: HttpRequest, org: str, team: str, name: str) -> HttpResponse:
-    legacy_registry = pages.get_legacy_registry(request.user, org, team)
-    model = pages.get_model(request.user, legacy_registry, name)
+    model = pages.get_model(request.user, org, team, name)
 
-    moved = _moved_response(request, model)
+    moved = _moved_response(request, model, support=model.legacy_registry.viewer.is_support)
     if moved is not None:
         return moved
 
@@ -224,15 +224,14 @@ def model_detail(request: HttpRequest, org: str, team: str, name: str) -> HttpRe
 def version_detail(
     request: HttpRequest, org: str, team: str, name: str, index: int
 ) -> HttpResponse:
-    legacy_registry = pages.get_legacy_registry(request.user, org, team)
-    model = pages.get_model(request.user, legacy_registry, name)
-    legacy_version = pages.get_version(request.user, model, index)
+    legacy_version = pages.get_version(request.user, org, team, name, index)
+    model = legacy_version.model
 
-    moved = _moved_response(request, model, index)
+    moved = _moved_response(request, model, index, support=model.legacy_registry.viewer.is_support)
     if moved is not None:
         return moved
 
-    context = pages.version_context(request.user, legacy_version)
+    context = pages.version_context(legacy_version)
     return render(request, "legacy/version_detail.html", context)
 
 
@@ -339,7 +338,7 @@ def _respond_on_model(
     after, before = VersionPageForm(QueryDict(urlsplit(next_url).query)).keys()
 
     def context() -> dict:
-        fresh = pages.get_model(request.user, model.legacy_registry, model.name)
+        fresh = pages.get_model(request.user, *_names(model))
         return pages.model_context(request.user, fresh, after=after, before=before)
 
     return _respond(
@@ -364,8 +363,8 @@ def _respond_on_version(
         return _respond_on_model(request, model, form, outcome, **kwargs)
 
     def context() -> dict:
-        fresh = pages.get_version(request.user, model, legacy_version.index)
-        return pages.version_context(request.user, fresh)
+        fresh = pages.get_version(request.user, *_names(model), legacy_version.index)
+        return pages.version_context(fresh)
 
     return _respond(
         request,
@@ -379,13 +378,20 @@ def _respond_on_version(
     )
 
 
+def _names(model: RegisteredModel) -> tuple[str, str, str]:
+    """Return the organization, team and model names in the URLs of a model's pages."""
+    team = model.legacy_registry.team
+    return team.organization.name, team.name, model.name
+
+
 def _target(request: HttpRequest, org: str, team: str, name: str, index: int | None = None):
     """The legacy registry, the model and (with `index`) the version an edit is about."""
-    legacy_registry = pages.get_legacy_registry(request.user, org, team)
-    model = pages.get_model(request.user, legacy_registry, name)
     if index is None:
-        return legacy_registry, model, None
-    return legacy_registry, model, pages.get_version(request.user, model, index)
+        model = pages.get_model(request.user, org, team, name)
+        return model.legacy_registry, model, None
+    legacy_version = pages.get_version(request.user, org, team, name, index)
+    model = legacy_version.model
+    return model.legacy_registry, model, legacy_version
 
 
 @login_required
@@ -453,8 +459,11 @@ def _protected_alias_edit(request: HttpRequest, org: str, team: str, *, add: boo
         template="legacy/model_list.html",
         partial="legacy/partials/protected_aliases.html",
         out_of_band=[STATUS_PARTIAL],
+        # Read the registry again: its list of protected aliases came with the first lookup.
         context=lambda: {
-            **pages.model_list_context(request.user, legacy_registry, {}),
+            **pages.model_list_context(
+                request.user, pages.get_legacy_registry(request.user, org, team), {}
+            ),
             "filter_form": ModelFilterForm(),
             "create_form": CreateModelForm(),
         },
