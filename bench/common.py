@@ -310,6 +310,14 @@ def build_dataset(
                                      ELSE %(other_versions)s END
                WHERE registry_id = %(registry)s""",
         ),
+        # The link service keeps this count; the bulk inserts above bypass it.
+        (
+            "version counts",
+            """UPDATE registry_collection
+               SET version_count = (SELECT COUNT(*) FROM registry_collectionlink l
+                                    WHERE l.collection_id = registry_collection.id)
+               WHERE registry_id = %(registry)s""",
+        ),
         (
             "latest aliases",
             """INSERT INTO registry_alias (collection_id, link_id, name, updated_at)
@@ -378,7 +386,7 @@ def build_dataset(
         started = time.monotonic()
         with transaction.atomic():
             rows = _execute(statement, params)
-        if label not in ("numbers", "cleanup", "next indices"):
+        if label not in ("numbers", "cleanup", "next indices", "version counts"):
             say(f"  {label}: {max(rows, 0):,} rows in {time.monotonic() - started:.1f} s")
 
     if connection.vendor == "postgresql":

@@ -121,6 +121,24 @@ def check_same_rows(pages: Pages, size: int) -> None:
         raise RuntimeError(f"The collection's first page does not list {size} versions.")
 
 
+def check_version_counts(dataset: common.Dataset) -> None:
+    """Stop the bench unless every collection's stored version count equals its links."""
+    from django.db.models import Count, F
+
+    from apps.registry.models import Collection
+
+    wrong = list(
+        Collection.objects.filter(registry=dataset.registry)
+        .annotate(links_now=Count("links"))
+        .exclude(version_count=F("links_now"))
+        .values_list("name", "version_count", "links_now")[:5]
+    )
+    if wrong:
+        raise RuntimeError(
+            f"Stored version counts differ from the links (name, stored, links): {wrong}."
+        )
+
+
 def run(arguments: argparse.Namespace) -> int:
     from django.conf import settings
     from django.core.management import call_command
@@ -134,6 +152,7 @@ def run(arguments: argparse.Namespace) -> int:
     rounds = arguments.rounds
     pages = Pages(dataset)
     size = settings.REGISTRY_PAGE_SIZE
+    check_version_counts(dataset)
     check_same_rows(pages, size)
 
     measured = [

@@ -8,11 +8,12 @@ the JSON views the same `Authorization: Bearer KEY` as the API.
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template import engines
 
+from apps.core.lookups import equals_ignoring_case
 from apps.orgs.services import authenticate_api_key
 from apps.registry.models import Collection, CollectionLink, Registry
 from apps.registry.paths import PathError, format_path, parse_path
@@ -61,6 +62,15 @@ def _page_size() -> int:
     return settings.REGISTRY_PAGE_SIZE
 
 
+def _collection_named(org: str, registry: str, collection: str) -> list:
+    """Filter on the three names of a collection's URL, as the site does, through the indexes."""
+    return [
+        equals_ignoring_case("registry__organization__name", org),
+        equals_ignoring_case("registry__name", registry),
+        equals_ignoring_case("name", collection),
+    ]
+
+
 def _after(request: HttpRequest) -> int | None:
     try:
         return int(request.GET["after"])
@@ -73,11 +83,13 @@ def _after(request: HttpRequest) -> int | None:
 
 @login_required
 def registry_page(request: HttpRequest, org: str, registry: str) -> HttpResponse:
-    """Render the first page of a registry's collections by name, with tags and counts."""
+    """Render the first page of a registry's collections by name, with tags and version counts."""
     registry_obj = get_object_or_404(
-        Registry.objects.visible_to(request.user).select_related("organization"),
-        organization__name__iexact=org,
-        name__iexact=registry,
+        Registry.objects.visible_to(request.user)
+        .select_related("organization")
+        .filter(
+            equals_ignoring_case("organization__name", org), equals_ignoring_case("name", registry)
+        )
     )
     collections = list(
         Collection.objects.visible_to(request.user)
@@ -87,15 +99,6 @@ def registry_page(request: HttpRequest, org: str, registry: str) -> HttpResponse
     )
     has_next = len(collections) > _page_size()
     collections = collections[: _page_size()]
-    # The collections came through the gate, so their links are counted without it, as the
-    # registry page does: the gate's join would make PostgreSQL hash every link counted.
-    counts = dict(
-        CollectionLink.objects.filter(collection__in=collections)
-        .values_list("collection")
-        .annotate(total=Count("*"))
-    )
-    for collection in collections:
-        collection.version_count = counts.get(collection.pk, 0)
 
     context = {"registry": registry_obj, "collections": collections, "has_next": has_next}
     return HttpResponse(REGISTRY_TEMPLATE.render(context, request))
@@ -105,10 +108,9 @@ def registry_page(request: HttpRequest, org: str, registry: str) -> HttpResponse
 def collection_page(request: HttpRequest, org: str, registry: str, collection: str) -> HttpResponse:
     """Render one page of a collection's links, newest index first, below `?after=INDEX`."""
     collection_obj = get_object_or_404(
-        Collection.objects.visible_to(request.user).select_related("registry__organization"),
-        registry__organization__name__iexact=org,
-        registry__name__iexact=registry,
-        name__iexact=collection,
+        Collection.objects.visible_to(request.user)
+        .select_related("registry__organization")
+        .filter(*_collection_named(org, registry, collection))
     )
     links = (
         CollectionLink.objects.visible_to(request.user)
@@ -179,11 +181,7 @@ def link_list(request: HttpRequest, org: str, registry: str, collection: str) ->
     collection_obj = (
         Collection.objects.visible_to(user)
         .select_related("registry__organization")
-        .filter(
-            registry__organization__name__iexact=org,
-            registry__name__iexact=registry,
-            name__iexact=collection,
-        )
+        .filter(*_collection_named(org, registry, collection))
         .first()
     )
     if collection_obj is None:
