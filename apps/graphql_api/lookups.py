@@ -8,7 +8,7 @@ collection or version gets the same response as a missing one.
 import re
 
 from django.conf import settings
-from django.db.models import CharField, Max, Value
+from django.db.models import CharField, Max, Subquery, Value
 from django.db.models.functions import Concat
 
 from apps.core.lookups import equals_ignoring_case
@@ -18,6 +18,7 @@ from apps.legacy.resolve import resolve_legacy_path
 from apps.orgs.models import TeamMembership
 from apps.orgs.support import is_support
 from apps.registry.models import (
+    Alias,
     Artifact,
     ArtifactVersion,
     Collection,
@@ -169,7 +170,13 @@ def membership_in(user, collection, version: str):
         match = INDEX.match(version)
         if match:
             return links.filter(index=int(match.group(1))).first()
-        return links.filter(equals_ignoring_case("aliases__name", version)).first()
+        # As in apps.registry.resolve, the alias is found on its own, through its index.
+        alias = (
+            Alias.objects.filter(equals_ignoring_case("name", version), collection=collection)
+            .order_by()
+            .values("link_id")
+        )
+        return links.filter(pk=Subquery(alias[:1])).first()
     if isinstance(collection, RegisteredModel):
         team = collection.legacy_registry.team.name
         try:

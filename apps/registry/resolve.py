@@ -1,10 +1,11 @@
 """Find the link an ArtifactPath names, through the permission gate."""
 
+from django.db.models import Subquery
 from django.http import Http404
 
 from apps.core.lookups import equals_ignoring_case
 from apps.orgs.models import Organization
-from apps.registry.models import Collection, CollectionLink, Registry
+from apps.registry.models import Alias, Collection, CollectionLink, Registry
 from apps.registry.paths import ArtifactPath
 
 
@@ -55,7 +56,16 @@ def resolve_registry_path(user, path: ArtifactPath) -> CollectionLink:
     if path.index is not None:
         link = links.filter(index=path.index).first()
     else:
-        link = links.filter(equals_ignoring_case("aliases__name", path.version)).first()
+        # The alias is found on its own, through the (collection, LOWER(name)) index. Joined
+        # to the links, PostgreSQL 15 walked the collection's links in id order instead and
+        # probed each for the alias, 7 ms under EXPLAIN ANALYZE for the 100,000 versions of
+        # bench/api.py's large collection (0.05 ms this way).
+        alias = (
+            Alias.objects.filter(equals_ignoring_case("name", path.version), collection=collection)
+            .order_by()
+            .values("link_id")
+        )
+        link = links.filter(pk=Subquery(alias[:1])).first()
     if link is None:
         raise PathNotFound(
             f"The version '{path.version}' was not found in the collection '{collection}'."
