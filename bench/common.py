@@ -310,7 +310,7 @@ def build_dataset(
                                      ELSE %(other_versions)s END
                WHERE registry_id = %(registry)s""",
         ),
-        # The link service keeps this count; the bulk inserts above bypass it.
+        # The link service keeps this count on a live site, but the bulk inserts bypass it.
         (
             "version counts",
             """UPDATE registry_collection

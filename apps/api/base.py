@@ -193,7 +193,7 @@ def annotated_registries(queryset, user):
 
 
 def annotated_collections(queryset):
-    """Collections with their related rows; version_count is a column of the row itself."""
+    """Add the related rows that responses show. version_count is a column of the row."""
     return queryset.select_related("registry__organization", "created_by").prefetch_related(
         "tags", Prefetch("aliases", queryset=Alias.objects.select_related("link"))
     )

@@ -261,9 +261,8 @@ class LinkStep(SqlStep):
                 context.params(after=after, upto=upto),
             )
             added = Counter(collection_id for (collection_id,) in cursor.fetchall())
-        # One UPDATE per distinct number of new links. A slice of n rows has fewer than
-        # sqrt(2n) distinct numbers, and most slices fill whole models, so this is a few
-        # statements rather than one per collection.
+        # One UPDATE per distinct number of new links, not one per collection. A slice of n
+        # rows has fewer than sqrt(2n) distinct numbers: at most 140 for 10,000 rows.
         by_number: dict[int, list[int]] = {}
         for collection_id, number in added.items():
             by_number.setdefault(number, []).append(collection_id)

@@ -225,10 +225,10 @@ class Collection(models.Model):
     # The next link index. Only services.link_version advances it, under a row lock, so
     # indices are handed out once each and never reused after an unlink.
     next_index = models.PositiveIntegerField(default=0)
-    # The number of links, so that pages need not count them. Every write that adds or
-    # removes a link changes it in the same transaction: the link services with an F()
-    # update under the row lock, the migration copy by the rows each chunk inserted. The
-    # database default lets raw INSERTs of collections leave it out.
+    # The number of links, stored so that pages need not count them. Every write that adds
+    # or removes a link changes it in the same transaction. The link services use an F()
+    # update under the row lock, and the migration copy adds the rows each chunk inserted.
+    # The database default lets raw INSERTs of collections leave it out.
     version_count = models.PositiveIntegerField(default=0, db_default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
