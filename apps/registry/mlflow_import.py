@@ -1,12 +1,15 @@
 """Import the registered models of an MLflow file store into one of our registries.
 
 apps/registry/mlflow.py reads the store and decides what our name rules reject. This module
-writes what remains through the registry's services, one transaction per registered model.
+plans, previews and applies the import of what remains, one transaction per registered
+model. MlflowImporter runs that loop for any Destination. RegistryDestination writes through
+the registry's services, and apps.legacy.importer defines the legacy registry's destination.
 """
 
 import json
 import logging
 from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -107,10 +110,65 @@ class ImportReport:
         return sum(len(r.aliases) for r in self.results)
 
 
+class Target(Protocol):
+    """The object a registered model becomes: a collection, or a legacy registered model."""
+
+    name: str
+    # The index after the highest one ever handed out. Indices behind it are never reused.
+    next_index: int
+
+
+TargetT = TypeVar("TargetT", bound=Target)
+
+
+class Destination(Protocol[TargetT]):
+    """The part of an import that depends on where it writes.
+
+    MlflowImporter plans, previews and applies every import the same way. A destination
+    finds, creates and links its own kind of target through its own services.
+    """
+
+    team: Team
+    # The destination's ids in log lines, such as "registry=3 team=5".
+    log_fields: str
+
+    def find(self, model: RegisteredModel) -> tuple[TargetT | None, str | None]:
+        """Return the model's existing target (or None), and the reason to leave it out."""
+        ...
+
+    def linked_sources(self, target: TargetT, indices: list[int]) -> dict[int, ArtifactVersion]:
+        """Return the source versions that `target` links at `indices`, by index."""
+        ...
+
+    def reused_index_reason(self, index: int, next_index: int) -> str:
+        """Explain why `index`, which is behind `next_index`, takes no version."""
+        ...
+
+    def create(self, model: RegisteredModel, *, actor) -> TargetT:
+        """Create the target of a registered model that has none yet."""
+        ...
+
+    def link(
+        self,
+        target: TargetT,
+        source: ArtifactVersion,
+        version: ModelVersion,
+        *,
+        aliases: list[str],
+        actor,
+    ) -> None:
+        """Link `source` into `target` at the MLflow version's number, with `aliases`."""
+        ...
+
+    def reserve_index(self, target: TargetT, index: int, *, actor) -> None:
+        """Keep every index up to `index` from being used by a later link."""
+        ...
+
+
 @dataclass
-class _ModelPlan:
+class _ModelPlan(Generic[TargetT]):
     model: RegisteredModel
-    collection: Collection | None  # None: the import creates it
+    target: TargetT | None  # None: the import creates it
     to_link: list[ModelVersion] = field(default_factory=list)
     already_linked: list[int] = field(default_factory=list)
     aliases: dict[str, int] = field(default_factory=dict)
@@ -118,28 +176,26 @@ class _ModelPlan:
     rejected: bool = False  # the whole model is left out, for the reason in `skipped`
 
 
-class RegistryImporter:
-    """Import a store's registered models as collections of one registry.
+class MlflowImporter(Generic[TargetT]):
+    """Import a store's registered models into a destination.
 
-    Each registered model becomes a `model` collection of the same name. Each version
-    becomes a source version of the artifact of that name in the team's project. Its link
-    takes MLflow's version number as its index, so v0 stays unused and deleted versions
-    leave gaps. The highest number ever given, deleted or not, is reserved. Running it again
-    links only versions that are new since, and never takes an index used before.
+    Each registered model becomes a target of the same name. Each version becomes a source
+    version of the artifact of that name in the team's project. Its link takes MLflow's
+    version number as its index, so v0 stays unused and deleted versions leave gaps. The
+    highest number ever given, deleted or not, is reserved. Running it again links only
+    versions that are new since, and never takes an index used before.
     """
 
     def __init__(
         self,
         store: MlflowStore,
         *,
-        registry: Registry,
-        team: Team,
+        destination: Destination[TargetT],
         actor,
         project_name: str = DEFAULT_PROJECT,
     ) -> None:
         self.store = store
-        self.registry = registry
-        self.team = team
+        self.destination = destination
         self.actor = actor
         self.project_name = project_name
 
@@ -152,10 +208,9 @@ class RegistryImporter:
         models, rejected = check_models(self.store.models)
         report.skipped.extend(rejected)
         logger.info(
-            "MLflow import started: store=%s registry=%s team=%s models=%d dry_run=%s",
+            "MLflow import started: store=%s %s models=%d dry_run=%s",
             self.store.root,
-            self.registry.pk,
-            self.team.pk,
+            self.destination.log_fields,
             len(models),
             dry_run,
         )
@@ -175,9 +230,9 @@ class RegistryImporter:
                     # Every later model would be rejected too, so stop here. The models
                     # before this one are committed, and a later run continues after them.
                     logger.warning(
-                        "MLflow import stopped by a write pause: store=%s registry=%s model=%r",
+                        "MLflow import stopped by a write pause: store=%s %s model=%r",
                         self.store.root,
-                        self.registry.pk,
+                        self.destination.log_fields,
                         model.name,
                     )
                     report.stopped_by = error.message
@@ -186,10 +241,9 @@ class RegistryImporter:
                 report.results.append(result)
 
         logger.info(
-            "MLflow import finished: store=%s registry=%s collections_created=%d "
-            "links_created=%d skipped=%d dry_run=%s",
+            "MLflow import finished: store=%s %s created=%d links_created=%d skipped=%d dry_run=%s",
             self.store.root,
-            self.registry.pk,
+            self.destination.log_fields,
             len(report.collections_created),
             report.links_created,
             len(report.skipped),
@@ -199,44 +253,29 @@ class RegistryImporter:
 
     def _project(self) -> Project:
         return services.get_or_create_project(
-            team=self.team, name=self.project_name, actor=self.actor
+            team=self.destination.team, name=self.project_name, actor=self.actor
         )
 
-    def _plan(self, model: RegisteredModel) -> _ModelPlan:
+    def _plan(self, model: RegisteredModel) -> _ModelPlan[TargetT]:
         """Decide what to create for one model, reading but never writing."""
-        collection = Collection.objects.filter(
-            registry=self.registry, name__iexact=model.name
-        ).first()
-        reason = None
-        if collection is not None and collection.name != model.name:
-            reason = (
-                f"the registry already has a collection '{collection.name}', and names are "
-                f"compared without regard to case."
-            )
-        elif collection is not None and collection.type != COLLECTION_TYPE:
-            reason = f"the collection of that name holds the type '{collection.type}'."
+        target, reason = self.destination.find(model)
         if reason is not None:
             skip = Skipped("registered model", model.name, reason)
-            return _ModelPlan(model, collection, skipped=[skip], rejected=True)
+            return _ModelPlan(model, target, skipped=[skip], rejected=True)
 
         aliases, skipped = check_aliases(model)
-        if collection is None:
+        if target is None:
             return _ModelPlan(
                 model, None, to_link=list(model.versions), aliases=aliases, skipped=skipped
             )
 
-        links = {
-            link.index: link
-            for link in collection.links.select_related("version").filter(
-                index__in=[v.version for v in model.versions]
-            )
-        }
-        plan = _ModelPlan(model, collection, skipped=skipped)
+        linked = self.destination.linked_sources(target, [v.version for v in model.versions])
+        plan = _ModelPlan(model, target, skipped=skipped)
         for version in model.versions:
-            link = links.get(version.version)
+            source = linked.get(version.version)
             label = f"{model.name} v{version.version}"
-            if link is not None:
-                metadata = link.version.metadata or {}
+            if source is not None:
+                metadata = source.metadata or {}
                 if (
                     metadata.get("mlflow_model") == model.name
                     and metadata.get("mlflow_version") == version.version
@@ -245,11 +284,8 @@ class RegistryImporter:
                 else:
                     reason = f"the index v{version.version} holds another version."
                     plan.skipped.append(Skipped("version", label, reason))
-            elif version.version < collection.next_index:
-                reason = (
-                    f"the index v{version.version} was used before and is never reused "
-                    f"(the collection's next index is v{collection.next_index})."
-                )
+            elif version.version < target.next_index:
+                reason = self.destination.reused_index_reason(version.version, target.next_index)
                 plan.skipped.append(Skipped("version", label, reason))
             else:
                 plan.to_link.append(version)
@@ -259,7 +295,7 @@ class RegistryImporter:
         plan.aliases = {a: n for a, n in aliases.items() if n in linked_now}
         return plan
 
-    def _preview(self, plan: _ModelPlan, report: ImportReport) -> ModelResult:
+    def _preview(self, plan: _ModelPlan[TargetT], report: ImportReport) -> ModelResult:
         """Compute the result that applying the plan would give, without writing."""
         for version in plan.to_link:
             run = self.store.run_of(version)
@@ -270,14 +306,14 @@ class RegistryImporter:
                 report.files += len(list_files(folder, within=self.store.root))
         return ModelResult(
             name=plan.model.name,
-            created=plan.collection is None,
+            created=plan.target is None,
             linked=[v.version for v in plan.to_link],
             already_linked=plan.already_linked,
             aliases=sorted(plan.aliases),
         )
 
     def _apply_in_transaction(
-        self, plan: _ModelPlan, project: Project, report: ImportReport
+        self, plan: _ModelPlan[TargetT], project: Project, report: ImportReport
     ) -> ModelResult | None:
         try:
             # One transaction per registered model: it is imported whole or not at all.
@@ -288,8 +324,9 @@ class RegistryImporter:
             # error rolls back this model only.
             reason = _message(error) if isinstance(error, ValidationError) else str(error)
             logger.warning(
-                "MLflow import skipped a model: store=%s model=%r error=%s",
+                "MLflow import skipped a model: store=%s %s model=%r error=%s",
                 self.store.root,
+                self.destination.log_fields,
                 plan.model.name,
                 reason,
             )
@@ -299,18 +336,14 @@ class RegistryImporter:
         report.files += files
         return result
 
-    def _apply(self, plan: _ModelPlan, project: Project) -> tuple[ModelResult, set[str], int]:
+    def _apply(
+        self, plan: _ModelPlan[TargetT], project: Project
+    ) -> tuple[ModelResult, set[str], int]:
         model = plan.model
         result = ModelResult(name=model.name, already_linked=plan.already_linked)
-        collection = plan.collection
-        if collection is None:
-            collection = services.create_collection(
-                registry=self.registry,
-                name=model.name,
-                type=COLLECTION_TYPE,
-                description=collection_description(model),
-                actor=self.actor,
-            )
+        target = plan.target
+        if target is None:
+            target = self.destination.create(model, actor=self.actor)
             result.created = True
 
         aliases_by_number: dict[int, list[str]] = {}
@@ -318,18 +351,17 @@ class RegistryImporter:
             aliases_by_number.setdefault(number, []).append(alias)
         runs: set[str] = set()
         files = 0
-        earlier = self._earlier_sources(project, model)
+        earlier = _earlier_sources(project, model)
         for version in plan.to_link:
             if version.version in earlier:
                 source, run_id, file_count = earlier[version.version], None, 0
             else:
                 source, run_id, file_count = self._source_version(project, model, version)
-            services.link_version(
-                collection=collection,
-                version=source,
-                index=version.version,
+            self.destination.link(
+                target,
+                source,
+                version,
                 aliases=aliases_by_number.get(version.version, []),
-                description=version.description or "",
                 actor=self.actor,
             )
             result.linked.append(version.version)
@@ -337,26 +369,9 @@ class RegistryImporter:
                 runs.add(run_id)
             files += file_count
         result.aliases = sorted(plan.aliases)
-        if model.highest_number is not None and model.highest_number >= collection.next_index:
-            services.reserve_index(
-                collection=collection, index=model.highest_number, actor=self.actor
-            )
+        if model.highest_number is not None and model.highest_number >= target.next_index:
+            self.destination.reserve_index(target, model.highest_number, actor=self.actor)
         return result, runs, files
-
-    @staticmethod
-    def _earlier_sources(project: Project, model: RegisteredModel) -> dict[int, ArtifactVersion]:
-        """Find the source versions that an earlier import of the model made, by number.
-
-        An import of the same store into another registry made them; linking those again
-        lets both collections point at one source version.
-        """
-        artifact = Artifact.objects.filter(project=project, name__iexact=model.name).first()
-        if artifact is None:
-            return {}
-        sources = artifact.versions.select_related("artifact").filter(
-            metadata__mlflow_model=model.name
-        )
-        return {source.metadata.get("mlflow_version"): source for source in sources}
 
     def _source_version(
         self, project: Project, model: RegisteredModel, version: ModelVersion
@@ -382,3 +397,100 @@ class RegistryImporter:
             actor=self.actor,
         )
         return source, mlflow_run.run_id if mlflow_run else None, len(files)
+
+
+def _earlier_sources(project: Project, model: RegisteredModel) -> dict[int, ArtifactVersion]:
+    """Find the source versions that an earlier import of the model made, by number.
+
+    An import of the same store into another registry or into a legacy registry made them.
+    Linking those again lets every target of the model point at one source version.
+    """
+    artifact = Artifact.objects.filter(project=project, name__iexact=model.name).first()
+    if artifact is None:
+        return {}
+    sources = artifact.versions.select_related("artifact__project").filter(
+        metadata__mlflow_model=model.name
+    )
+    return {source.metadata.get("mlflow_version"): source for source in sources}
+
+
+class RegistryDestination:
+    """Collections of one registry: what RegistryImporter writes."""
+
+    def __init__(self, registry: Registry, team: Team) -> None:
+        self.registry = registry
+        self.team = team
+        self.log_fields = f"registry={registry.pk} team={team.pk}"
+
+    def find(self, model: RegisteredModel) -> tuple[Collection | None, str | None]:
+        collection = Collection.objects.filter(
+            registry=self.registry, name__iexact=model.name
+        ).first()
+        if collection is not None and collection.name != model.name:
+            return collection, (
+                f"the registry already has a collection '{collection.name}', and names are "
+                f"compared without regard to case."
+            )
+        if collection is not None and collection.type != COLLECTION_TYPE:
+            return collection, f"the collection of that name holds the type '{collection.type}'."
+        return collection, None
+
+    def linked_sources(self, target: Collection, indices: list[int]) -> dict[int, ArtifactVersion]:
+        links = target.links.select_related("version").filter(index__in=indices)
+        return {link.index: link.version for link in links}
+
+    def reused_index_reason(self, index: int, next_index: int) -> str:
+        return (
+            f"the index v{index} was used before and is never reused "
+            f"(the collection's next index is v{next_index})."
+        )
+
+    def create(self, model: RegisteredModel, *, actor) -> Collection:
+        return services.create_collection(
+            registry=self.registry,
+            name=model.name,
+            type=COLLECTION_TYPE,
+            description=collection_description(model),
+            actor=actor,
+        )
+
+    def link(
+        self,
+        target: Collection,
+        source: ArtifactVersion,
+        version: ModelVersion,
+        *,
+        aliases: list[str],
+        actor,
+    ) -> None:
+        services.link_version(
+            collection=target,
+            version=source,
+            index=version.version,
+            aliases=aliases,
+            description=version.description or "",
+            actor=actor,
+        )
+
+    def reserve_index(self, target: Collection, index: int, *, actor) -> None:
+        services.reserve_index(collection=target, index=index, actor=actor)
+
+
+class RegistryImporter(MlflowImporter[Collection]):
+    """Import a store's registered models as `model` collections of one registry."""
+
+    def __init__(
+        self,
+        store: MlflowStore,
+        *,
+        registry: Registry,
+        team: Team,
+        actor,
+        project_name: str = DEFAULT_PROJECT,
+    ) -> None:
+        super().__init__(
+            store,
+            destination=RegistryDestination(registry, team),
+            actor=actor,
+            project_name=project_name,
+        )
