@@ -58,8 +58,8 @@ class NoticeQuerySet(models.QuerySet):
         )
         return self.exclude(Q(dismissible=True) & Exists(dismissed))
 
-    def by_severity(self) -> "NoticeQuerySet":
-        """Most severe first, then the earliest started."""
+    def with_severity_rank(self) -> "NoticeQuerySet":
+        """Annotate `severity_rank`: 0 for critical, 1 for warning, 2 for info."""
         from apps.notices.models import SEVERITY_RANK
 
         severity_rank = Case(
@@ -67,4 +67,8 @@ class NoticeQuerySet(models.QuerySet):
             default=Value(len(SEVERITY_RANK)),
             output_field=IntegerField(),
         )
-        return self.order_by(severity_rank, "starts_at", "pk")
+        return self.annotate(severity_rank=severity_rank)
+
+    def by_severity(self) -> "NoticeQuerySet":
+        """Most severe first, then the earliest started."""
+        return self.with_severity_rank().order_by("severity_rank", "starts_at", "pk")

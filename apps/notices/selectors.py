@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from apps.notices.models import Dismissal, Notice
+from apps.notices.querysets import NoticeQuerySet
 from apps.orgs.timezones import format_local, relative_phrase, time_zone_name_for, zone_for
 
 
@@ -37,13 +38,21 @@ def make_banner(notice: Notice, *, zone: tzinfo, now: datetime, can_dismiss: boo
     )
 
 
+def active_notices(user, *, now: datetime | None = None) -> NoticeQuerySet:
+    """Return the notices shown to the user at `now`, minus dismissed ones, in no order.
+
+    The banners and the REST API both start here, so they apply the same audience rules.
+    """
+    now = now or timezone.now()
+    return Notice.objects.visible_to(user).active_at(now).undismissed_by(user)
+
+
 def active_notices_for(user, *, now: datetime | None = None) -> list[Notice]:
     """Return the notices shown to the user at `now`, most severe first, minus dismissed ones.
 
     One query, whatever the number of notices, teams and organizations.
     """
-    now = now or timezone.now()
-    return list(Notice.objects.visible_to(user).active_at(now).undismissed_by(user).by_severity())
+    return list(active_notices(user, now=now).by_severity())
 
 
 def active_banners_for(user, *, now: datetime | None = None) -> list[Banner]:

@@ -315,17 +315,23 @@ def sync_notices(
     return notices
 
 
+class NoticeNotDismissible(PermissionDenied):
+    """Raised for a dismissal of a notice that stays until it ends, such as a write pause."""
+
+
 def dismiss_notice(*, notice: Notice, user, revision: int | None = None) -> Dismissal:
     """Hide one revision of a notice from the user, on every device, until it changes.
 
     `revision` is the one the user saw (the current one by default): dismissing a banner that
-    changed in the meantime does not hide the new text. Raises PermissionDenied for a notice
-    that cannot be dismissed.
+    changed in the meantime does not hide the new text. Raises NoticeNotDismissible, a
+    PermissionDenied, for a notice that cannot be dismissed.
     """
     if not getattr(user, "is_authenticated", False):
         raise PermissionDenied("Sign in to dismiss notices.")
     if not notice.dismissible:
-        raise PermissionDenied("This notice cannot be dismissed; it stays until it ends.")
+        raise NoticeNotDismissible(
+            f"The notice {notice.pk} cannot be dismissed; it stays until it ends."
+        )
     revision = notice.revision if revision is None else revision
     if not 1 <= revision <= notice.revision:
         raise ValidationError(f"Revision {revision} of this notice does not exist.")
