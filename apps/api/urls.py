@@ -11,7 +11,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from apps.api.errors import not_found_view
-from apps.api.views import account, artifacts, collections, registries, resolve
+from apps.api.views import account, artifacts, collections, notices, registries, resolve
 from apps.automations import api as automations
 
 app_name = "api"
@@ -45,6 +45,7 @@ router.register(
 )
 router.register("artifact-versions", artifacts.ArtifactVersionViewSet, basename="artifact-version")
 router.register("me/api-keys", account.ApiKeyViewSet, basename="api-key")
+router.register("me/notices", notices.NoticeViewSet, basename="notice")
 router.register(f"{TEAM}/integrations", automations.IntegrationViewSet, basename="integration")
 router.register(f"{REGISTRY}/automations", automations.AutomationViewSet, basename="automation")
 router.register(f"{REGISTRY}/executions", automations.ExecutionViewSet, basename="execution")

@@ -20,15 +20,22 @@ and the personas of the permission matrix, each with an API key:
 Each registry contains the collection `Fraud-Detector` (v0 with `champion`, v1 with the
 protected alias `production`) and `Other-Model` (v0). The versions come from the project
 `fraud` of `ml-team`, and the first one's file `model.pkl` has been uploaded.
+
+Two notices for the members of `acme` are active: `dismissible` and `pinned`, which cannot
+be dismissed.
 """
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 
+from apps.notices import services as notice_services
+from apps.notices.models import Audience
 from apps.orgs import services as org_services
 from apps.orgs.models import OrgRole, TeamRole
 from apps.registry import files, services
@@ -72,6 +79,7 @@ class World:
     spare_version: ArtifactVersion | None = None
     extra_user: object = None
     organization: object = None
+    notice_ids: dict = field(default_factory=dict)
 
     def headers(self, persona: str) -> dict:
         if persona == "anonymous":
@@ -163,6 +171,20 @@ def _build_world() -> World:
         services.link_version(collection=other_collection, version=versions[2], actor=admin)
         assert first.index == 0
         world.registries[visibility] = registry
+
+    for name, dismissible in (("dismissible", True), ("pinned", False)):
+        notice = notice_services.upsert_notice(
+            origin_key=f"tests:{name}",
+            values=notice_services.NoticeFields(
+                message=f"The **{name}** notice of acme.",
+                starts_at=timezone.now() - timedelta(hours=1),
+                ends_at=None,
+                audience=Audience.ORGANIZATION,
+                organization=organization,
+                dismissible=dismissible,
+            ),
+        )
+        world.notice_ids[name] = notice.pk
     return world
 
 

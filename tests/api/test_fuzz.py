@@ -74,6 +74,8 @@ def _real_path_parameters(world, operation) -> dict:
         values["alias"] = "production"
     if operation.path.startswith("/api/v1/me/api-keys/"):
         values["id"] = world.key_ids["admin"]
+    if operation.path.startswith("/api/v1/me/notices/"):
+        values["id"] = world.notice_ids["dismissible"]
     names = {parameter.name for parameter in operation.path_parameters}
     return {name: value for name, value in values.items() if name in names}
 
