@@ -15,9 +15,11 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import Exact
 from django.http import Http404
 from django.urls import reverse
 
+from apps.core.lookups import equals_ignoring_case
 from apps.legacy.forms import SORT_FIELDS
 from apps.legacy.models import (
     LegacyAlias,
@@ -146,9 +148,12 @@ def _related(path: str) -> tuple[str, str]:
     return (f"{path}team__organization", f"{path}migrated_to__organization")
 
 
-def _named(org: str, team: str, path: str = "") -> dict:
-    """Return the lookups of the legacy registry at `path` by organization and team name."""
-    return {f"{path}team__organization__name__iexact": org, f"{path}team__name__iexact": team}
+def _named(org: str, team: str, path: str = "") -> tuple[Exact, Exact]:
+    """Return the filters of the legacy registry at `path` by organization and team name."""
+    return (
+        equals_ignoring_case(f"{path}team__organization__name", org),
+        equals_ignoring_case(f"{path}team__name", team),
+    )
 
 
 def _viewer_annotations(user, path: str = "") -> dict:
@@ -200,7 +205,7 @@ def _raise_not_found(
     legacy_registry = (
         LegacyRegistry.objects.of_members(user)
         .select_related(*_related(""))
-        .filter(**_named(org, team))
+        .filter(*_named(org, team))
         .annotate(visible=Exists(visible))
         .first()
     )
@@ -212,7 +217,9 @@ def _raise_not_found(
         raise Http404(REGISTRY_NOT_FOUND)
     if name is None:
         raise Http404(REGISTRY_NOT_FOUND)
-    models = RegisteredModel.objects.filter(legacy_registry=legacy_registry, name__iexact=name)
+    models = RegisteredModel.objects.filter(
+        equals_ignoring_case("name", name), legacy_registry=legacy_registry
+    )
     if index is None or not models.exists():
         raise Http404("No registered model matches this address.")
     raise Http404("No version matches this address.")
@@ -228,7 +235,7 @@ def get_legacy_registry(user, org: str, team: str, now: datetime | None = None) 
     found = (
         LegacyRegistry.objects.visible_to(user, now)
         .select_related(*_related(""))
-        .filter(**_named(org, team))
+        .filter(*_named(org, team))
         .annotate(
             **_viewer_annotations(user),
             protected_alias_list=json_names(
@@ -253,7 +260,7 @@ def get_model(user, org: str, team: str, name: str, now: datetime | None = None)
     model = (
         RegisteredModel.objects.visible_to(user, now)
         .select_related(*_related("legacy_registry__"))
-        .filter(**_named(org, team, "legacy_registry__"), name__iexact=name)
+        .filter(*_named(org, team, "legacy_registry__"), equals_ignoring_case("name", name))
         .annotate(
             **_viewer_annotations(user, "legacy_registry__"),
             version_count=_version_count(),
@@ -281,7 +288,10 @@ def get_version(
             "version__created_by",
             "linked_by",
         )
-        .filter(**_named(org, team, "model__legacy_registry__"), model__name__iexact=name)
+        .filter(
+            *_named(org, team, "model__legacy_registry__"),
+            equals_ignoring_case("model__name", name),
+        )
         .filter(index=index)
         .annotate(**_viewer_annotations(user, "model__legacy_registry__"))
     ).first()
