@@ -217,7 +217,11 @@ class Registry(models.Model):
 
 
 class Collection(models.Model):
-    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="collections")
+    # The name constraint and the listing indexes all start with registry_id, so they serve
+    # look-ups by registry; a separate index would only slow down bulk inserts.
+    registry = models.ForeignKey(
+        Registry, on_delete=models.CASCADE, related_name="collections", db_index=False
+    )
     name = models.CharField(max_length=128)
     type = models.CharField(max_length=64)
     description = models.TextField(blank=True)
@@ -264,7 +268,10 @@ class Collection(models.Model):
 class CollectionLink(models.Model):
     """A pointer from a collection to a source artifact version, with its index vN."""
 
-    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="links")
+    # Both unique constraints start with collection_id and serve its look-ups.
+    collection = models.ForeignKey(
+        Collection, on_delete=models.CASCADE, related_name="links", db_index=False
+    )
     index = models.PositiveIntegerField()
     version = models.ForeignKey(ArtifactVersion, on_delete=models.PROTECT, related_name="links")
     description = models.TextField(blank=True)
@@ -299,7 +306,10 @@ class Alias(models.Model):
 
     LATEST = "latest"
 
-    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="aliases")
+    # The name constraint starts with collection_id and serves its look-ups.
+    collection = models.ForeignKey(
+        Collection, on_delete=models.CASCADE, related_name="aliases", db_index=False
+    )
     link = models.ForeignKey(CollectionLink, on_delete=models.CASCADE, related_name="aliases")
     name = models.CharField(max_length=128)
     updated_at = models.DateTimeField(auto_now=True)
