@@ -108,13 +108,22 @@ def check_size_limit(size: int, path: str) -> None:
 
 
 def store_file(*, entry: ManifestEntry, stream, actor) -> ManifestEntry:
+    """Check that `actor` may upload the entry's file, then store it with store_content."""
+    require_upload(actor, entry.version)
+    return store_content(entry=entry, stream=stream)
+
+
+def store_content(*, entry: ManifestEntry, stream) -> ManifestEntry:
     """Read a file's content from `stream`, check it against the entry and store it.
 
     Raises ValidationError when the size or sha256 differ from the manifest, and
     FileTooLarge past the size limit. Nothing is stored in either case. The md5 of the
     checked content is then recorded on the entry, which marks it as uploaded.
+
+    It checks no permission: callers check that the actor may write the version's files.
+    store_file does for uploads, and the MLflow import checks that its actor may write to
+    the team's projects before it logs the versions whose files it stores.
     """
-    require_upload(actor, entry.version)
     check_size_limit(entry.size, entry.path)
 
     sha256 = hashlib.sha256()

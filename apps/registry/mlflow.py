@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 from django.core.exceptions import ValidationError
@@ -398,6 +398,12 @@ def read_store(path: str | os.PathLike) -> MlflowStore:
     )
 
 
+def _resolve_within(path: Path, boundary: Path) -> Path | None:
+    """Return the real path of `path`, or None when it leads outside `boundary` (resolved)."""
+    resolved = path.resolve()
+    return resolved if resolved.is_relative_to(boundary) else None
+
+
 def list_files(folder: Path, *, within: Path) -> list[FileEntry]:
     """Compute the manifest of a folder (or of one file): relative path, size and sha256.
 
@@ -408,7 +414,7 @@ def list_files(folder: Path, *, within: Path) -> list[FileEntry]:
     paths = [folder] if folder.is_file() else sorted(p for p in folder.rglob("*") if p.is_file())
     entries = []
     for path in paths:
-        if not path.resolve().is_relative_to(boundary):
+        if _resolve_within(path, boundary) is None:
             continue
         digest = hashlib.sha256()
         with path.open("rb") as handle:
@@ -419,6 +425,25 @@ def list_files(folder: Path, *, within: Path) -> list[FileEntry]:
             FileEntry(path=relative, size=path.stat().st_size, sha256=digest.hexdigest())
         )
     return entries
+
+
+def listed_file_path(folder: Path, relative: str) -> Path:
+    """Return where the file that list_files(folder) lists as `relative` sits in the store."""
+    return folder if folder.is_file() else folder / relative
+
+
+def open_listed_file(folder: Path, relative: str, *, within: Path) -> BinaryIO:
+    """Open a file that list_files(folder, within=within) listed, to read its content.
+
+    The path is resolved again as list_files resolves it, and the resolved path is opened.
+    Raises FileNotFoundError when the file is gone, or when a symlink or '..' now leads
+    out of `within`, so nothing outside the store is read.
+    """
+    path = listed_file_path(folder, relative)
+    resolved = _resolve_within(path, within.resolve())
+    if resolved is None:
+        raise FileNotFoundError(f"{path} leads outside the store {within}")
+    return resolved.open("rb")
 
 
 # Our rules applied to a store ---------------------------------------------------------------
