@@ -14,6 +14,7 @@ import os
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.test import override_settings
 
 from apps.orgs import services as org_services
 from apps.orgs.models import OrgRole, TeamRole
@@ -59,6 +60,22 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("postgres"):
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _artifact_storage_outside_the_project(tmp_path_factory):
+    """Store the artifact files that tests write in a temporary folder, not the project's.
+
+    The MLflow import stores file contents, so every test that imports a store writes
+    files. Tests that look at stored files point "artifacts" at a folder of their own.
+    """
+    storages = dict(settings.STORAGES)
+    storages["artifacts"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path_factory.mktemp("artifacts"))},
+    }
+    with override_settings(STORAGES=storages):
+        yield
 
 
 def make_user(username: str):

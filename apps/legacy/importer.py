@@ -34,6 +34,7 @@ from apps.registry.mlflow_import import (
     ImportReport,
     MlflowImporter,
     collection_description,
+    describe_files,
 )
 from apps.registry.models import ArtifactVersion
 
@@ -122,12 +123,14 @@ class LegacyImporter(MlflowImporter[LegacyModel]):
         legacy_registry: LegacyRegistry,
         actor,
         project_name: str = DEFAULT_PROJECT,
+        store_files: bool = True,
     ) -> None:
         super().__init__(
             store,
             destination=LegacyDestination(legacy_registry),
             actor=actor,
             project_name=project_name,
+            store_files=store_files,
         )
         self.legacy_registry = legacy_registry
 
@@ -177,7 +180,11 @@ def run_import_command(command: BaseCommand, *, team: Team, options: dict) -> No
         raise CommandError(f"Cannot read the MLflow store. {error}") from None
 
     importer = LegacyImporter(
-        store, legacy_registry=legacy_registry, actor=actor, project_name=options["project"]
+        store,
+        legacy_registry=legacy_registry,
+        actor=actor,
+        project_name=options["project"],
+        store_files=not options.get("no_files", False),
     )
     try:
         report = importer.run(dry_run=options["dry_run"])
@@ -210,6 +217,8 @@ def _print_report(
         f"{report.aliases_set} aliases, recorded {len(report.runs)} runs and {report.files} "
         f"files in {team}/{project}, acting as {actor}."
     )
+    for line in describe_files(report):
+        write(line)
     unchanged = [r.name for r in report.results if not r.created and not r.linked]
     if unchanged:
         write(f"Already imported, unchanged ({len(unchanged)}): {', '.join(unchanged)}")

@@ -4,19 +4,25 @@ apps/registry/mlflow.py reads the store and decides what our name rules reject. 
 plans, previews and applies the import of what remains, one transaction per registered
 model. MlflowImporter runs that loop for any Destination. RegistryDestination writes through
 the registry's services, and apps.legacy.importer defines the legacy registry's destination.
+The contents of the files that the store contains go into the artifact storage through
+apps.registry.files, so their versions can be downloaded.
 """
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from apps.core.exceptions import WritePaused
+from apps.core.lookups import equals_ignoring_case
 from apps.orgs.models import Team
 from apps.registry import services
+from apps.registry.files import FileTooLarge, check_size_limit, is_uploaded, store_content
 from apps.registry.mlflow import (
     MlflowStore,
     ModelVersion,
@@ -25,10 +31,21 @@ from apps.registry.mlflow import (
     check_aliases,
     check_models,
     list_files,
+    listed_file_path,
+    open_listed_file,
     timestamp,
     version_metadata,
 )
-from apps.registry.models import Artifact, ArtifactVersion, Collection, Project, Registry, Run
+from apps.registry.models import (
+    Artifact,
+    ArtifactVersion,
+    Collection,
+    ManifestEntry,
+    Project,
+    Registry,
+    Run,
+)
+from apps.registry.services import FileEntry
 
 logger = logging.getLogger(__name__)
 
@@ -74,14 +91,30 @@ class ModelResult:
     aliases: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class FileNotStored:
+    """A file in a version's manifest whose content the import did not store, and why."""
+
+    version: str  # such as "fraud-detector v1"
+    reason: str  # names the file and what to do
+
+    def __str__(self) -> str:
+        return f"{self.version}: {self.reason}"
+
+
 @dataclass
 class ImportReport:
     store: MlflowStore
     dry_run: bool
+    # False with --no-files: manifests only, and no file of the store is read for content.
+    store_files: bool = True
     results: list[ModelResult] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     runs: set[str] = field(default_factory=set)
-    files: int = 0
+    files: int = 0  # manifest entries that the import recorded
+    files_stored: int = 0  # contents stored by this import (or, in a dry run, that it would)
+    files_stored_before: int = 0  # contents that were stored already, so left alone
+    files_not_stored: list[FileNotStored] = field(default_factory=list)
     # The message of the write pause that stopped the import before its last model.
     stopped_by: str = ""
 
@@ -108,6 +141,22 @@ class ImportReport:
     @property
     def aliases_set(self) -> int:
         return sum(len(r.aliases) for r in self.results)
+
+
+def describe_files(report: ImportReport) -> list[str]:
+    """Return the lines that tell what an import did with file contents, for command output."""
+    if not report.store_files:
+        return ["File contents: not read and not stored (--no-files); the manifests list them."]
+    stored = "to store" if report.dry_run else "stored"
+    skipped = "to skip" if report.dry_run else "skipped"
+    lines = [
+        f"File contents: {report.files_stored} {stored}, {report.files_stored_before} "
+        f"{skipped} (stored before), {len(report.files_not_stored)} not stored."
+    ]
+    if report.files_not_stored:
+        lines.append(f"Files not stored ({len(report.files_not_stored)}):")
+        lines.extend(f"  {note}" for note in report.files_not_stored)
+    return lines
 
 
 class Target(Protocol):
@@ -171,9 +220,151 @@ class _ModelPlan(Generic[TargetT]):
     target: TargetT | None  # None: the import creates it
     to_link: list[ModelVersion] = field(default_factory=list)
     already_linked: list[int] = field(default_factory=list)
+    # The versions at `already_linked`, with their source versions, whose files an earlier
+    # import may have left without content.
+    linked_before: list[tuple[ModelVersion, ArtifactVersion]] = field(default_factory=list)
     aliases: dict[str, int] = field(default_factory=dict)
     skipped: list[Skipped] = field(default_factory=list)
     rejected: bool = False  # the whole model is left out, for the reason in `skipped`
+
+
+# File contents ------------------------------------------------------------------------------
+
+
+class _Contents:
+    """Store the file contents of one registered model's versions, and count the outcome.
+
+    With `write` off it only counts what storing would do, for a dry run. Its counts reach
+    the report through add_to, once the model's transaction has committed.
+    """
+
+    def __init__(self, store: MlflowStore, *, label: str, write: bool) -> None:
+        self.store = store
+        self.label = label  # the registered model's name
+        self.write = write
+        self.stored = 0
+        self.stored_before = 0
+        self.not_stored: list[FileNotStored] = []
+
+    def add_to(self, report: ImportReport) -> None:
+        report.files_stored += self.stored
+        report.files_stored_before += self.stored_before
+        report.files_not_stored.extend(self.not_stored)
+
+    def store_new(
+        self, version: ModelVersion, folder: Path, entries: Sequence[ManifestEntry | FileEntry]
+    ) -> None:
+        """Store the files of a version that this import logs, which list_files just listed.
+
+        `entries` are the version's manifest rows, or in a dry run the listed FileEntry
+        items. A file that changed or disappeared since it was listed raises
+        ValidationError, which rolls the whole model back. Otherwise the version's manifest
+        would list a content that the store no longer has, and no later run could store it.
+        The next run lists the file again and imports it with its new content.
+        """
+        for entry in entries:
+            if not self._within_limit(version, entry):
+                continue
+            if self.write:
+                problem = self._store(folder, entry)
+                if problem is not None:
+                    path = listed_file_path(folder, entry.path)
+                    raise ValidationError(
+                        f"The file '{path}' of version {version.version} changed while the "
+                        f"import read it ({problem}), so the model was not imported; run the "
+                        f"import again once nothing writes to the store."
+                    )
+            self.stored += 1
+
+    def store_missing(self, version: ModelVersion, entries: list[ManifestEntry]) -> None:
+        """Store the contents that a version logged by an earlier import still lacks.
+
+        The earlier run may have had --no-files, a lower size limit or no content storage
+        at all. Files are matched with the store's current listing by path, size and
+        sha256. The version exists already, so a file that cannot be stored is noted in the
+        report and the version stays as it is.
+        """
+        missing = [entry for entry in entries if not is_uploaded(entry)]
+        self.stored_before += len(entries) - len(missing)
+        if not missing:
+            return
+        folder = self.store.files_folder(version)
+        listed = {}
+        if folder is not None:
+            listed = {f.path: f for f in list_files(folder, within=self.store.root)}
+        for entry in missing:
+            if not self._within_limit(version, entry):
+                continue
+            current = listed.get(entry.path)
+            if folder is None or current is None:
+                self._note(
+                    version,
+                    f"The store has no file '{entry.path}' for this version any more, so its "
+                    f"content is not stored; put the file back and run the import again, or "
+                    f"upload it through the API.",
+                )
+                continue
+            path = listed_file_path(folder, entry.path)
+            if (current.size, current.sha256) != (entry.size, entry.sha256):
+                self._note(
+                    version,
+                    f"The file '{path}' differs from the version's manifest ({entry.size} "
+                    f"bytes, sha256 {entry.sha256}), so its content is not stored; restore "
+                    f"that file and run the import again, or upload it through the API.",
+                )
+                continue
+            if self.write:
+                problem = self._store(folder, entry)
+                if problem is not None:
+                    self._note(
+                        version,
+                        f"The file '{path}' changed while the import read it ({problem}), so "
+                        f"its content is not stored; run the import again once nothing writes "
+                        f"to the store.",
+                    )
+                    continue
+            self.stored += 1
+
+    def _within_limit(self, version: ModelVersion, entry: ManifestEntry | FileEntry) -> bool:
+        try:
+            check_size_limit(entry.size, entry.path)
+        except FileTooLarge as error:
+            self._note(
+                version,
+                f"{_message(error)} Its content is not stored; raise the limit and run the "
+                f"import again to store it.",
+            )
+            return False
+        return True
+
+    def _store(self, folder: Path, entry: ManifestEntry) -> str | None:
+        """Store one listed file's content; return why it cannot be, or None once stored."""
+        try:
+            stream = open_listed_file(folder, entry.path, within=self.store.root)
+        except FileNotFoundError:
+            return "it is gone"
+        except OSError as error:
+            return f"it cannot be read: {error.strerror or error}"
+        with stream:
+            try:
+                store_content(entry=entry, stream=stream)
+            except ValidationError:
+                # store_content compared the content with the manifest entry, which contains
+                # the size and sha256 that list_files read from the same file before.
+                return "its size or sha256 differ from those read a moment before"
+        return None
+
+    def _note(self, version: ModelVersion, reason: str) -> None:
+        note = FileNotStored(f"{self.label} v{version.version}", reason)
+        self.not_stored.append(note)
+        logger.warning(
+            "MLflow import did not store a file: store=%s model=%r version=%d dry_run=%s reason=%s",
+            self.store.root,
+            self.label,
+            version.version,
+            not self.write,
+            reason,
+        )
 
 
 class MlflowImporter(Generic[TargetT]):
@@ -193,14 +384,16 @@ class MlflowImporter(Generic[TargetT]):
         destination: Destination[TargetT],
         actor,
         project_name: str = DEFAULT_PROJECT,
+        store_files: bool = True,
     ) -> None:
         self.store = store
         self.destination = destination
         self.actor = actor
         self.project_name = project_name
+        self.store_files = store_files
 
     def run(self, *, dry_run: bool = False) -> ImportReport:
-        report = ImportReport(store=self.store, dry_run=dry_run)
+        report = ImportReport(store=self.store, dry_run=dry_run, store_files=self.store_files)
         report.skipped.extend(
             Skipped("prompt", model.name, "MLflow prompts are not models.")
             for model in self.store.prompts
@@ -214,7 +407,9 @@ class MlflowImporter(Generic[TargetT]):
             len(models),
             dry_run,
         )
-        project = None if dry_run else self._project()
+        # A dry run creates no project. It reads the existing one, if any, to find the
+        # source versions that an import into another destination made.
+        project = self._existing_project() if dry_run else self._project()
 
         for model in models:
             plan = self._plan(model)
@@ -222,7 +417,7 @@ class MlflowImporter(Generic[TargetT]):
             if plan.rejected:
                 continue
             if dry_run:
-                result = self._preview(plan, report)
+                result = self._preview(plan, project, report)
             else:
                 try:
                     result = self._apply_in_transaction(plan, project, report)
@@ -241,12 +436,15 @@ class MlflowImporter(Generic[TargetT]):
                 report.results.append(result)
 
         logger.info(
-            "MLflow import finished: store=%s %s created=%d links_created=%d skipped=%d dry_run=%s",
+            "MLflow import finished: store=%s %s created=%d links_created=%d skipped=%d "
+            "files_stored=%d files_not_stored=%d dry_run=%s",
             self.store.root,
             self.destination.log_fields,
             len(report.collections_created),
             report.links_created,
             len(report.skipped),
+            report.files_stored,
+            len(report.files_not_stored),
             dry_run,
         )
         return report
@@ -255,6 +453,11 @@ class MlflowImporter(Generic[TargetT]):
         return services.get_or_create_project(
             team=self.destination.team, name=self.project_name, actor=self.actor
         )
+
+    def _existing_project(self) -> Project | None:
+        return Project.objects.filter(
+            equals_ignoring_case("name", self.project_name), team=self.destination.team
+        ).first()
 
     def _plan(self, model: RegisteredModel) -> _ModelPlan[TargetT]:
         """Decide what to create for one model, reading but never writing."""
@@ -281,6 +484,7 @@ class MlflowImporter(Generic[TargetT]):
                     and metadata.get("mlflow_version") == version.version
                 ):
                     plan.already_linked.append(version.version)
+                    plan.linked_before.append((version, source))
                 else:
                     reason = f"the index v{version.version} holds another version."
                     plan.skipped.append(Skipped("version", label, reason))
@@ -295,15 +499,30 @@ class MlflowImporter(Generic[TargetT]):
         plan.aliases = {a: n for a, n in aliases.items() if n in linked_now}
         return plan
 
-    def _preview(self, plan: _ModelPlan[TargetT], report: ImportReport) -> ModelResult:
+    def _preview(
+        self, plan: _ModelPlan[TargetT], project: Project | None, report: ImportReport
+    ) -> ModelResult:
         """Compute the result that applying the plan would give, without writing."""
+        contents = _Contents(self.store, label=plan.model.name, write=False)
+        earlier = _earlier_sources(project, plan.model) if project is not None else {}
+        entries = _entries_of([earlier[v.version] for v in plan.to_link if v.version in earlier])
         for version in plan.to_link:
+            if version.version in earlier:
+                if self.store_files:
+                    contents.store_missing(version, entries[earlier[version.version].pk])
+                continue
             run = self.store.run_of(version)
             if run is not None:
                 report.runs.add(run.run_id)
             folder = self.store.files_folder(version)
-            if folder is not None:
-                report.files += len(list_files(folder, within=self.store.root))
+            if folder is None:
+                continue
+            listed = list_files(folder, within=self.store.root)
+            report.files += len(listed)
+            if self.store_files:
+                contents.store_new(version, folder, listed)
+        self._store_linked_before(plan, contents)
+        contents.add_to(report)
         return ModelResult(
             name=plan.model.name,
             created=plan.target is None,
@@ -315,10 +534,14 @@ class MlflowImporter(Generic[TargetT]):
     def _apply_in_transaction(
         self, plan: _ModelPlan[TargetT], project: Project, report: ImportReport
     ) -> ModelResult | None:
+        contents = _Contents(self.store, label=plan.model.name, write=True)
         try:
-            # One transaction per registered model: it is imported whole or not at all.
+            # One transaction per registered model: it is imported whole or not at all. File
+            # contents are stored inside it too. A blob saved before a rollback stays in the
+            # storage, which is harmless: it is named by its sha256, and the next run that
+            # stores the same content finds it there and keeps it.
             with transaction.atomic():
-                result, runs, files = self._apply(plan, project)
+                result, runs, files = self._apply(plan, project, contents)
         except (ValidationError, PermissionDenied) as error:
             # A protected alias that the actor may not set raises PermissionDenied. Either
             # error rolls back this model only.
@@ -334,10 +557,11 @@ class MlflowImporter(Generic[TargetT]):
             return None
         report.runs.update(runs)
         report.files += files
+        contents.add_to(report)
         return result
 
     def _apply(
-        self, plan: _ModelPlan[TargetT], project: Project
+        self, plan: _ModelPlan[TargetT], project: Project, contents: _Contents
     ) -> tuple[ModelResult, set[str], int]:
         model = plan.model
         result = ModelResult(name=model.name, already_linked=plan.already_linked)
@@ -352,11 +576,14 @@ class MlflowImporter(Generic[TargetT]):
         runs: set[str] = set()
         files = 0
         earlier = _earlier_sources(project, model)
+        entries = _entries_of([earlier[v.version] for v in plan.to_link if v.version in earlier])
         for version in plan.to_link:
             if version.version in earlier:
                 source, run_id, file_count = earlier[version.version], None, 0
+                if self.store_files:
+                    contents.store_missing(version, entries[source.pk])
             else:
-                source, run_id, file_count = self._source_version(project, model, version)
+                source, run_id, file_count = self._source_version(project, model, version, contents)
             self.destination.link(
                 target,
                 source,
@@ -368,13 +595,26 @@ class MlflowImporter(Generic[TargetT]):
             if run_id:
                 runs.add(run_id)
             files += file_count
+        self._store_linked_before(plan, contents)
         result.aliases = sorted(plan.aliases)
         if model.highest_number is not None and model.highest_number >= target.next_index:
             self.destination.reserve_index(target, model.highest_number, actor=self.actor)
         return result, runs, files
 
+    def _store_linked_before(self, plan: _ModelPlan[TargetT], contents: _Contents) -> None:
+        """Store the contents that the versions linked by an earlier import still lack."""
+        if not self.store_files or not plan.linked_before:
+            return
+        entries = _entries_of([source for _, source in plan.linked_before])
+        for version, source in plan.linked_before:
+            contents.store_missing(version, entries[source.pk])
+
     def _source_version(
-        self, project: Project, model: RegisteredModel, version: ModelVersion
+        self,
+        project: Project,
+        model: RegisteredModel,
+        version: ModelVersion,
+        contents: _Contents,
     ) -> tuple[ArtifactVersion, str | None, int]:
         """Create the source version of an MLflow version; return it, its run id, its files."""
         mlflow_run = self.store.run_of(version)
@@ -396,7 +636,18 @@ class MlflowImporter(Generic[TargetT]):
             created_at=timestamp(version.creation_timestamp),
             actor=self.actor,
         )
+        if self.store_files and folder is not None:
+            contents.store_new(version, folder, list(source.files.all()))
         return source, mlflow_run.run_id if mlflow_run else None, len(files)
+
+
+def _entries_of(sources: list[ArtifactVersion]) -> dict[int, list[ManifestEntry]]:
+    """Return the manifest entries of the source versions, by source version id, in one query."""
+    entries: dict[int, list[ManifestEntry]] = {source.pk: [] for source in sources}
+    if sources:
+        for entry in ManifestEntry.objects.filter(version__in=[s.pk for s in sources]):
+            entries[entry.version_id].append(entry)
+    return entries
 
 
 def _earlier_sources(project: Project, model: RegisteredModel) -> dict[int, ArtifactVersion]:
@@ -487,10 +738,12 @@ class RegistryImporter(MlflowImporter[Collection]):
         team: Team,
         actor,
         project_name: str = DEFAULT_PROJECT,
+        store_files: bool = True,
     ) -> None:
         super().__init__(
             store,
             destination=RegistryDestination(registry, team),
             actor=actor,
             project_name=project_name,
+            store_files=store_files,
         )

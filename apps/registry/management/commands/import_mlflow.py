@@ -13,6 +13,7 @@ from apps.registry.mlflow_import import (
     ImportReport,
     ModelResult,
     RegistryImporter,
+    describe_files,
 )
 from apps.registry.models import Registry
 from apps.registry.permissions import require_change
@@ -37,7 +38,8 @@ class Command(BaseCommand):
     help = (
         "Import the registered models of an MLflow file store (PATH/models/...) into a "
         "registry: each model becomes a collection and each version a link whose index is "
-        "MLflow's version number. Safe to run again: it imports only what is new."
+        "MLflow's version number, with the contents of the files the store contains. Safe to "
+        "run again: it imports only what is new."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -67,6 +69,14 @@ class Command(BaseCommand):
             "--dry-run",
             action="store_true",
             help="Read and check everything, print what an import would do, write nothing.",
+        )
+        parser.add_argument(
+            "--no-files",
+            action="store_true",
+            help=(
+                "Record each version's manifest (path, size, sha256) but do not store the "
+                "files' contents, for stores whose files are kept elsewhere."
+            ),
         )
         parser.add_argument(
             "--legacy",
@@ -119,7 +129,12 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read the MLflow store. {error}") from None
 
         importer = RegistryImporter(
-            store, registry=registry, team=team, actor=actor, project_name=options["project"]
+            store,
+            registry=registry,
+            team=team,
+            actor=actor,
+            project_name=options["project"],
+            store_files=not options["no_files"],
         )
         report = importer.run(dry_run=options["dry_run"])
         self._print(report, registry, team, options["project"], actor.username)
@@ -170,6 +185,8 @@ class Command(BaseCommand):
             f"{_count(len(report.runs), 'producing run')} and {_count(report.files, 'file')} "
             f"in {team}/{project}, acting as {actor}."
         )
+        for line in describe_files(report):
+            write(line)
 
         created = [r for r in report.results if r.created]
         grown = [r for r in report.results if not r.created and r.linked]

@@ -23,7 +23,7 @@ from apps.orgs.models import (
 )
 from apps.registry import services
 from apps.registry.mlflow import MlflowStoreError, read_store
-from apps.registry.mlflow_import import RegistryImporter
+from apps.registry.mlflow_import import RegistryImporter, describe_files
 from apps.registry.models import Registry, RegistryGroupObjectPermission
 from apps.registry.roles import Role
 
@@ -164,6 +164,8 @@ class Command(BaseCommand):
             f"{len(report.collections_created)} collections created, {report.links_created} "
             f"versions linked now, {report.links_existing} linked before."
         )
+        for line in describe_files(report):
+            self.stdout.write(f"  {line}")
         for skipped in report.skipped:
             self.stdout.write(f"  skipped {skipped}")
 
@@ -189,6 +191,8 @@ class Command(BaseCommand):
             f"{len(report.collections_created)} registered models created, "
             f"{report.links_created} versions linked now, {report.links_existing} linked before."
         )
+        for line in describe_files(report):
+            self.stdout.write(f"  {line}")
         for skipped in report.skipped:
             self.stdout.write(f"  skipped {skipped}")
         if report.stopped_by:
