@@ -78,6 +78,20 @@ def _artifact_storage_outside_the_project(tmp_path_factory):
         yield
 
 
+@pytest.fixture
+def artifact_storage_root(settings, tmp_path):
+    """Point the artifact storage at a folder of the test's own, and return that folder."""
+    root = tmp_path / "artifact-storage"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "artifacts": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(root)},
+        },
+    }
+    return root
+
+
 def make_user(username: str):
     return get_user_model().objects.create_user(
         username=username, password=PASSWORD, email=f"{username}@example.com"

@@ -432,17 +432,21 @@ def listed_file_path(folder: Path, relative: str) -> Path:
     return folder if folder.is_file() else folder / relative
 
 
+class OutsideStore(OSError):
+    """A listed file's path that now resolves to a place outside the store."""
+
+
 def open_listed_file(folder: Path, relative: str, *, within: Path) -> BinaryIO:
     """Open a file that list_files(folder, within=within) listed, to read its content.
 
     The path is resolved again as list_files resolves it, and the resolved path is opened.
-    Raises FileNotFoundError when the file is gone, or when a symlink or '..' now leads
-    out of `within`, so nothing outside the store is read.
+    Raises OutsideStore when a symlink or '..' now leads out of `within`, so nothing
+    outside the store is read, and FileNotFoundError when the file is gone.
     """
     path = listed_file_path(folder, relative)
     resolved = _resolve_within(path, within.resolve())
     if resolved is None:
-        raise FileNotFoundError(f"{path} leads outside the store {within}")
+        raise OutsideStore(f"{path} resolves to a place outside the store {within}")
     return resolved.open("rb")
 
 

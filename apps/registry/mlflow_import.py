@@ -26,6 +26,7 @@ from apps.registry.files import FileTooLarge, check_size_limit, is_uploaded, sto
 from apps.registry.mlflow import (
     MlflowStore,
     ModelVersion,
+    OutsideStore,
     RegisteredModel,
     Skipped,
     check_aliases,
@@ -341,6 +342,8 @@ class _Contents:
         """Store one listed file's content; return why it cannot be, or None once stored."""
         try:
             stream = open_listed_file(folder, entry.path, within=self.store.root)
+        except OutsideStore:
+            return "its path now leads outside the store"
         except FileNotFoundError:
             return "it is gone"
         except OSError as error:

@@ -5,8 +5,10 @@ with it field by field. Deleted versions are found by scanning the store's meta.
 independently of the importer's reader.
 """
 
+import hashlib
 import json
 import re
+import shutil
 from datetime import UTC, datetime
 from io import StringIO
 from pathlib import Path
@@ -18,13 +20,25 @@ from django.core.management import CommandError, call_command
 
 from apps.core.validators import FORBIDDEN_NAME_CHARACTERS
 from apps.legacy.models import LegacyAlias, LegacyEvent, LegacyVersion, RegisteredModel
-from apps.registry.models import ArtifactVersion
+from apps.registry import mlflow_import
+from apps.registry.models import ArtifactVersion, ManifestEntry
 from tests.legacy.conftest import migrate, pause
+from tests.registry.conftest import signed_in
 
 DEMO = Path(settings.BASE_DIR) / "demo"
 SAMPLE = DEMO / "mlflow-sample" / "mlruns"
 NLP = DEMO / "mlflow-nlp-team" / "mlruns"
 TAGS_BLOCK = re.compile(r"```json\n(.*?)\n```", re.DOTALL)
+RUN_FILES = Path("357347381044710756") / "2aa66bc67a1c49768bc27831957a2187" / "artifacts" / "model"
+LOGGED_MODEL_FILES = (
+    Path("357347381044710756") / "models" / "m-3ae8c33132f84b80911a999b747b6cbc" / "artifacts"
+)
+# The folder in the sample store of each imported version's files, by model and number.
+SAMPLE_FILES = {
+    ("churn-model", 1): RUN_FILES,
+    ("fraud-detector", 1): RUN_FILES,
+    ("fraud-detector", 2): LOGGED_MODEL_FILES,
+}
 
 
 def expected_models(store: Path) -> list[dict]:
@@ -173,20 +187,23 @@ def test_registry_import_shares_sources(legacy_registry, team_admin, org_admin):
     )
     sources = ArtifactVersion.objects.count()
 
-    import_legacy(SAMPLE)
+    output = import_legacy(SAMPLE)
 
     assert ArtifactVersion.objects.count() == sources
     row = LegacyVersion.objects.get(model__name="fraud-detector", index=2)
     assert row.version.links.get().index == 2
+    assert "File contents: 0 stored, 6 skipped (stored before), 0 not stored." in output
 
 
-def test_dry_run_writes_nothing(legacy_registry, team_admin):
+def test_dry_run_writes_nothing(legacy_registry, team_admin, artifact_storage_root):
     output = import_legacy(SAMPLE, "--dry-run")
 
     assert "Dry run: nothing was written." in output
     assert "Would create 3 registered models" in output
+    assert "File contents: 6 to store, 0 to skip (stored before), 0 not stored." in output
     assert not RegisteredModel.objects.exists()
     assert not ArtifactVersion.objects.exists()
+    assert not artifact_storage_root.exists()
 
 
 def test_import_needs_team_writer(legacy_registry, team_viewer):
@@ -230,3 +247,90 @@ def test_linked_at_is_utc(legacy_registry, team_admin):
     row = LegacyVersion.objects.get(model__name="churn-model", index=1)
     assert row.linked_at.tzinfo is not None
     assert row.linked_at.astimezone(UTC) == datetime.fromtimestamp(1796413800603 / 1000, tz=UTC)
+
+
+# File contents ------------------------------------------------------------------------------
+
+
+def test_imported_files_download_through_api(legacy_registry, team_admin, artifact_storage_root):
+    output = import_legacy(SAMPLE)
+
+    assert "File contents: 6 stored, 0 skipped (stored before), 0 not stored." in output
+    client = signed_in(team_admin)
+    rows = LegacyVersion.objects.select_related("model", "version").filter(
+        version__files__isnull=False
+    )
+    imported = {(row.model.name, row.index): row.version for row in rows.distinct()}
+    assert sorted(imported) == sorted(SAMPLE_FILES)
+    for key, version in imported.items():
+        for entry in version.files.all():
+            response = client.get(
+                f"/api/v1/artifact-versions/{version.pk}/files/{entry.pk}/content/"
+            )
+
+            assert response.status_code == 200, (key, entry.path)
+            content = b"".join(response.streaming_content)
+            assert content == (SAMPLE / SAMPLE_FILES[key] / entry.path).read_bytes()
+            assert hashlib.sha256(content).hexdigest() == entry.sha256
+
+
+def test_reimport_stores_nothing_twice(legacy_registry, team_admin, artifact_storage_root):
+    import_legacy(SAMPLE)
+    blobs = sorted(path for path in artifact_storage_root.rglob("*") if path.is_file())
+    checksums = sorted(ManifestEntry.objects.values_list("pk", "md5"))
+
+    output = import_legacy(SAMPLE)
+
+    assert "File contents: 0 stored, 6 skipped (stored before), 0 not stored." in output
+    assert sorted(path for path in artifact_storage_root.rglob("*") if path.is_file()) == blobs
+    assert sorted(ManifestEntry.objects.values_list("pk", "md5")) == checksums
+
+
+def test_no_files_then_import_fills_in(legacy_registry, team_admin, artifact_storage_root):
+    first = import_legacy(SAMPLE, "--no-files")
+
+    assert "File contents: not read and not stored (--no-files)" in first
+    assert ManifestEntry.objects.filter(md5="").count() == 6
+    assert not artifact_storage_root.exists()
+
+    second = import_legacy(SAMPLE)
+
+    assert "File contents: 6 stored, 0 skipped (stored before), 0 not stored." in second
+    assert not ManifestEntry.objects.filter(md5="").exists()
+
+
+def test_file_changed_while_read_rolls_back_model(
+    legacy_registry, team_admin, artifact_storage_root, tmp_path, monkeypatch
+):
+    store = tmp_path / "mlruns"
+    shutil.copytree(SAMPLE, store)
+    weights = store / RUN_FILES / "weights.txt"
+    real_list_files = mlflow_import.list_files
+    changed = []
+
+    def list_then_change(folder: Path, *, within: Path):
+        # churn-model v1 is the first version listed from the run's folder.
+        entries = real_list_files(folder, within=within)
+        if not changed and folder.resolve() == weights.parent.resolve():
+            changed.append(folder)
+            weights.write_bytes(b"retrained weights\n")
+        return entries
+
+    monkeypatch.setattr(mlflow_import, "list_files", list_then_change)
+
+    output = import_legacy(store)
+
+    assert (
+        f"registered model 'churn-model': The file '{weights}' of version 1 changed while the "
+        f"import read it (its size or sha256 differ from those read a moment before), so the "
+        f"model was not imported; run the import again once nothing writes to the store."
+    ) in output
+    assert not RegisteredModel.objects.filter(name="churn-model").exists()
+    assert not ArtifactVersion.objects.filter(metadata__mlflow_model="churn-model").exists()
+    assert RegisteredModel.objects.filter(name="fraud-detector").exists()
+
+    again = import_legacy(store)
+
+    assert "Created 1 registered models" in again
+    row = LegacyVersion.objects.get(model__name="churn-model", index=1)
+    assert not row.version.files.filter(md5="").exists()
