@@ -2,9 +2,11 @@
 
 import os
 from io import StringIO
+from pathlib import Path
 from unittest import mock
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import TestCase, override_settings
@@ -27,6 +29,12 @@ from apps.registry.permissions import can_change
 from apps.registry.resolve import resolve_registry_path
 
 CHAMPION = "acme/wandb-registry-model/fraud-detector:champion"
+# The files of fraud-detector v2 (the champion): an MLflow 3 logged model of the sample store.
+CHAMPION_FILES = (
+    Path(settings.BASE_DIR)
+    / "demo/mlflow-sample/mlruns/357347381044710756/models/m-3ae8c33132f84b80911a999b747b6cbc"
+    / "artifacts"
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +43,15 @@ def load_demo(*args: str) -> str:
     out = StringIO()
     call_command("load_demo", *args, stdout=out)
     return out.getvalue()
+
+
+def stored_blobs(root: Path) -> dict[str, int]:
+    """Every file in the artifact storage folder, with its modification time in nanoseconds."""
+    return {
+        path.relative_to(root).as_posix(): path.stat().st_mtime_ns
+        for path in root.rglob("*")
+        if path.is_file()
+    }
 
 
 def user(username: str):
@@ -63,7 +80,7 @@ def snapshot() -> dict[str, list]:
         "links": sorted(CollectionLink.objects.values_list("pk", "collection__name", "index")),
         "aliases": sorted(Alias.objects.values_list("pk", "name", "link__index")),
         "source versions": sorted(ArtifactVersion.objects.values_list("pk", "digest")),
-        "files": sorted(ManifestEntry.objects.values_list("pk", "path", "sha256")),
+        "files": sorted(ManifestEntry.objects.values_list("pk", "path", "sha256", "md5")),
         "runs": sorted(Run.objects.values_list("pk", "run_id")),
         "audit events": sorted(AuditEvent.objects.values_list("pk", "action")),
     }
@@ -85,13 +102,16 @@ def test_load_demo_forced_without_debug():
 
 
 @override_settings(DEBUG=True)
-def test_load_demo_again_changes_nothing():
+def test_load_demo_again_changes_nothing(artifact_storage_root):
     load_demo()
     first = snapshot()
+    blobs = stored_blobs(artifact_storage_root)
 
-    load_demo()
+    again = load_demo()
 
     assert snapshot() == first
+    assert stored_blobs(artifact_storage_root) == blobs
+    assert "File contents: 0 stored, 6 skipped (stored before), 0 not stored." in again
     assert len(first["collections"]) >= 3
     assert len(first["links"]) >= 4
 
@@ -166,6 +186,30 @@ class LoadedDemoTests(TestCase):
 
         assert response.redirect_chain
         assert "acme/wandb-registry-model/fraud-detector:v2" in response.content.decode()
+
+    def test_champion_files_download(self):
+        self.client.force_login(user("bob"))
+        link = resolve_registry_path(user("bob"), parse_path(CHAMPION))
+        page_url = "/orgs/acme/registries/model/collections/fraud-detector/versions/v2/"
+        page = self.client.get(page_url).content.decode()
+
+        assert sorted(link.version.files.values_list("path", flat=True)) == [
+            "MLmodel",
+            "weights.txt",
+        ]
+        assert "File contents: 6 stored, 0 skipped (stored before), 0 not stored." in self.output
+        assert "not uploaded" not in page
+        for entry in link.version.files.all():
+            expected = (CHAMPION_FILES / entry.path).read_bytes()
+            from_page = self.client.get(f"{page_url}files/{entry.pk}/")
+            from_api = self.client.get(
+                f"/api/v1/artifact-versions/{link.version_id}/files/{entry.pk}/content/"
+            )
+
+            assert from_page.status_code == 200, entry.path
+            assert b"".join(from_page.streaming_content) == expected
+            assert from_api.status_code == 200, entry.path
+            assert b"".join(from_api.streaming_content) == expected
 
     def test_output_lists_url_and_accounts(self):
         assert "Open http://127.0.0.1:8123/ and sign in" in self.output
