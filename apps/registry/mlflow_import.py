@@ -4,15 +4,13 @@ apps/registry/mlflow.py reads the store and decides what our name rules reject. 
 plans, previews and applies the import of what remains, one transaction per registered
 model. MlflowImporter runs that loop for any Destination. RegistryDestination writes through
 the registry's services, and apps.legacy.importer defines the legacy registry's destination.
-The contents of the files that the store contains go into the artifact storage through
-apps.registry.files, so their versions can be downloaded.
+apps.registry.mlflow_contents stores the contents of the files that the store contains,
+so the imported versions can be downloaded.
 """
 
 import json
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,31 +20,26 @@ from apps.core.exceptions import WritePaused
 from apps.core.lookups import equals_ignoring_case
 from apps.orgs.models import Team
 from apps.registry import services
-from apps.registry.files import FileTooLarge, check_size_limit, is_uploaded, store_content
 from apps.registry.mlflow import (
     MlflowStore,
     ModelVersion,
-    OutsideStore,
     RegisteredModel,
     Skipped,
     check_aliases,
     check_models,
     list_files,
-    listed_file_path,
-    open_listed_file,
     timestamp,
     version_metadata,
 )
+from apps.registry.mlflow_contents import FileContents, FileNotStored, entries_of
 from apps.registry.models import (
     Artifact,
     ArtifactVersion,
     Collection,
-    ManifestEntry,
     Project,
     Registry,
     Run,
 )
-from apps.registry.services import FileEntry
 
 logger = logging.getLogger(__name__)
 
@@ -92,17 +85,6 @@ class ModelResult:
     aliases: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class FileNotStored:
-    """A file in a version's manifest whose content the import did not store, and why."""
-
-    version: str  # such as "fraud-detector v1"
-    reason: str  # names the file and what to do
-
-    def __str__(self) -> str:
-        return f"{self.version}: {self.reason}"
-
-
 @dataclass
 class ImportReport:
     store: MlflowStore
@@ -142,6 +124,12 @@ class ImportReport:
     @property
     def aliases_set(self) -> int:
         return sum(len(r.aliases) for r in self.results)
+
+    def add_contents(self, contents: FileContents) -> None:
+        """Count what one model's FileContents stored, once its transaction committed."""
+        self.files_stored += contents.stored
+        self.files_stored_before += contents.stored_before
+        self.files_not_stored.extend(contents.not_stored)
 
 
 def describe_files(report: ImportReport) -> list[str]:
@@ -227,147 +215,6 @@ class _ModelPlan(Generic[TargetT]):
     aliases: dict[str, int] = field(default_factory=dict)
     skipped: list[Skipped] = field(default_factory=list)
     rejected: bool = False  # the whole model is left out, for the reason in `skipped`
-
-
-# File contents ------------------------------------------------------------------------------
-
-
-class _Contents:
-    """Store the file contents of one registered model's versions, and count the outcome.
-
-    With `write` off it only counts what storing would do, for a dry run. Its counts reach
-    the report through add_to, once the model's transaction has committed.
-    """
-
-    def __init__(self, store: MlflowStore, *, label: str, write: bool) -> None:
-        self.store = store
-        self.label = label  # the registered model's name
-        self.write = write
-        self.stored = 0
-        self.stored_before = 0
-        self.not_stored: list[FileNotStored] = []
-
-    def add_to(self, report: ImportReport) -> None:
-        report.files_stored += self.stored
-        report.files_stored_before += self.stored_before
-        report.files_not_stored.extend(self.not_stored)
-
-    def store_new(
-        self, version: ModelVersion, folder: Path, entries: Sequence[ManifestEntry | FileEntry]
-    ) -> None:
-        """Store the files of a version that this import logs, which list_files just listed.
-
-        `entries` are the version's manifest rows, or in a dry run the listed FileEntry
-        items. A file that changed or disappeared since it was listed raises
-        ValidationError, which rolls the whole model back. Otherwise the version's manifest
-        would list a content that the store no longer has, and no later run could store it.
-        The next run lists the file again and imports it with its new content.
-        """
-        for entry in entries:
-            if not self._within_limit(version, entry):
-                continue
-            if self.write:
-                problem = self._store(folder, entry)
-                if problem is not None:
-                    path = listed_file_path(folder, entry.path)
-                    raise ValidationError(
-                        f"The file '{path}' of version {version.version} changed while the "
-                        f"import read it ({problem}), so the model was not imported; run the "
-                        f"import again once nothing writes to the store."
-                    )
-            self.stored += 1
-
-    def store_missing(self, version: ModelVersion, entries: list[ManifestEntry]) -> None:
-        """Store the contents that a version logged by an earlier import still lacks.
-
-        The earlier run may have had --no-files, a lower size limit or no content storage
-        at all. Files are matched with the store's current listing by path, size and
-        sha256. The version exists already, so a file that cannot be stored is noted in the
-        report and the version stays as it is.
-        """
-        missing = [entry for entry in entries if not is_uploaded(entry)]
-        self.stored_before += len(entries) - len(missing)
-        if not missing:
-            return
-        folder = self.store.files_folder(version)
-        listed = {}
-        if folder is not None:
-            listed = {f.path: f for f in list_files(folder, within=self.store.root)}
-        for entry in missing:
-            if not self._within_limit(version, entry):
-                continue
-            current = listed.get(entry.path)
-            if folder is None or current is None:
-                self._note(
-                    version,
-                    f"The store has no file '{entry.path}' for this version any more, so its "
-                    f"content is not stored; put the file back and run the import again, or "
-                    f"upload it through the API.",
-                )
-                continue
-            path = listed_file_path(folder, entry.path)
-            if (current.size, current.sha256) != (entry.size, entry.sha256):
-                self._note(
-                    version,
-                    f"The file '{path}' differs from the version's manifest ({entry.size} "
-                    f"bytes, sha256 {entry.sha256}), so its content is not stored; restore "
-                    f"that file and run the import again, or upload it through the API.",
-                )
-                continue
-            if self.write:
-                problem = self._store(folder, entry)
-                if problem is not None:
-                    self._note(
-                        version,
-                        f"The file '{path}' changed while the import read it ({problem}), so "
-                        f"its content is not stored; run the import again once nothing writes "
-                        f"to the store.",
-                    )
-                    continue
-            self.stored += 1
-
-    def _within_limit(self, version: ModelVersion, entry: ManifestEntry | FileEntry) -> bool:
-        try:
-            check_size_limit(entry.size, entry.path)
-        except FileTooLarge as error:
-            self._note(
-                version,
-                f"{_message(error)} Its content is not stored; raise the limit and run the "
-                f"import again to store it.",
-            )
-            return False
-        return True
-
-    def _store(self, folder: Path, entry: ManifestEntry) -> str | None:
-        """Store one listed file's content; return why it cannot be, or None once stored."""
-        try:
-            stream = open_listed_file(folder, entry.path, within=self.store.root)
-        except OutsideStore:
-            return "its path now leads outside the store"
-        except FileNotFoundError:
-            return "it is gone"
-        except OSError as error:
-            return f"it cannot be read: {error.strerror or error}"
-        with stream:
-            try:
-                store_content(entry=entry, stream=stream)
-            except ValidationError:
-                # store_content compared the content with the manifest entry, which contains
-                # the size and sha256 that list_files read from the same file before.
-                return "its size or sha256 differ from those read a moment before"
-        return None
-
-    def _note(self, version: ModelVersion, reason: str) -> None:
-        note = FileNotStored(f"{self.label} v{version.version}", reason)
-        self.not_stored.append(note)
-        logger.warning(
-            "MLflow import did not store a file: store=%s model=%r version=%d dry_run=%s reason=%s",
-            self.store.root,
-            self.label,
-            version.version,
-            not self.write,
-            reason,
-        )
 
 
 class MlflowImporter(Generic[TargetT]):
@@ -506,9 +353,9 @@ class MlflowImporter(Generic[TargetT]):
         self, plan: _ModelPlan[TargetT], project: Project | None, report: ImportReport
     ) -> ModelResult:
         """Compute the result that applying the plan would give, without writing."""
-        contents = _Contents(self.store, label=plan.model.name, write=False)
+        contents = FileContents(self.store, label=plan.model.name, write=False)
         earlier = _earlier_sources(project, plan.model) if project is not None else {}
-        entries = _entries_of([earlier[v.version] for v in plan.to_link if v.version in earlier])
+        entries = entries_of([earlier[v.version] for v in plan.to_link if v.version in earlier])
         for version in plan.to_link:
             if version.version in earlier:
                 if self.store_files:
@@ -525,7 +372,7 @@ class MlflowImporter(Generic[TargetT]):
             if self.store_files:
                 contents.store_new(version, folder, listed)
         self._store_linked_before(plan, contents)
-        contents.add_to(report)
+        report.add_contents(contents)
         return ModelResult(
             name=plan.model.name,
             created=plan.target is None,
@@ -537,7 +384,7 @@ class MlflowImporter(Generic[TargetT]):
     def _apply_in_transaction(
         self, plan: _ModelPlan[TargetT], project: Project, report: ImportReport
     ) -> ModelResult | None:
-        contents = _Contents(self.store, label=plan.model.name, write=True)
+        contents = FileContents(self.store, label=plan.model.name, write=True)
         try:
             # One transaction per registered model: it is imported whole or not at all. File
             # contents are stored inside it too. A blob saved before a rollback stays in the
@@ -560,11 +407,11 @@ class MlflowImporter(Generic[TargetT]):
             return None
         report.runs.update(runs)
         report.files += files
-        contents.add_to(report)
+        report.add_contents(contents)
         return result
 
     def _apply(
-        self, plan: _ModelPlan[TargetT], project: Project, contents: _Contents
+        self, plan: _ModelPlan[TargetT], project: Project, contents: FileContents
     ) -> tuple[ModelResult, set[str], int]:
         model = plan.model
         result = ModelResult(name=model.name, already_linked=plan.already_linked)
@@ -579,7 +426,7 @@ class MlflowImporter(Generic[TargetT]):
         runs: set[str] = set()
         files = 0
         earlier = _earlier_sources(project, model)
-        entries = _entries_of([earlier[v.version] for v in plan.to_link if v.version in earlier])
+        entries = entries_of([earlier[v.version] for v in plan.to_link if v.version in earlier])
         for version in plan.to_link:
             if version.version in earlier:
                 source, run_id, file_count = earlier[version.version], None, 0
@@ -604,11 +451,11 @@ class MlflowImporter(Generic[TargetT]):
             self.destination.reserve_index(target, model.highest_number, actor=self.actor)
         return result, runs, files
 
-    def _store_linked_before(self, plan: _ModelPlan[TargetT], contents: _Contents) -> None:
+    def _store_linked_before(self, plan: _ModelPlan[TargetT], contents: FileContents) -> None:
         """Store the contents that the versions linked by an earlier import still lack."""
         if not self.store_files or not plan.linked_before:
             return
-        entries = _entries_of([source for _, source in plan.linked_before])
+        entries = entries_of([source for _, source in plan.linked_before])
         for version, source in plan.linked_before:
             contents.store_missing(version, entries[source.pk])
 
@@ -617,7 +464,7 @@ class MlflowImporter(Generic[TargetT]):
         project: Project,
         model: RegisteredModel,
         version: ModelVersion,
-        contents: _Contents,
+        contents: FileContents,
     ) -> tuple[ArtifactVersion, str | None, int]:
         """Create the source version of an MLflow version; return it, its run id, its files."""
         mlflow_run = self.store.run_of(version)
@@ -642,15 +489,6 @@ class MlflowImporter(Generic[TargetT]):
         if self.store_files and folder is not None:
             contents.store_new(version, folder, list(source.files.all()))
         return source, mlflow_run.run_id if mlflow_run else None, len(files)
-
-
-def _entries_of(sources: list[ArtifactVersion]) -> dict[int, list[ManifestEntry]]:
-    """Return the manifest entries of the source versions, by source version id, in one query."""
-    entries: dict[int, list[ManifestEntry]] = {source.pk: [] for source in sources}
-    if sources:
-        for entry in ManifestEntry.objects.filter(version__in=[s.pk for s in sources]):
-            entries[entry.version_id].append(entry)
-    return entries
 
 
 def _earlier_sources(project: Project, model: RegisteredModel) -> dict[int, ArtifactVersion]:
