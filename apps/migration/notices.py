@@ -8,6 +8,9 @@ apps.notices.migration_schedule; this module only supplies the plan's facts.
 from datetime import datetime, timedelta
 
 from django.urls import reverse
+from django.utils import timezone
+
+from apps.audit.models import AuditEvent
 
 from apps.migration.models import MigrationPlan, PlanState
 from apps.notices.migration_schedule import (
@@ -24,17 +27,19 @@ from apps.registry.paths import LEGACY_PROJECT, registry_prefix
 
 def plan_facts(plan: MigrationPlan) -> MigrationFacts:
     organization = plan.team.organization.name
+    # Once the copy exists its registry may be renamed, so the notices name it as it is now.
+    registry_name = plan.target_registry.name if plan.target_registry else plan.target_name
     url = ""
     if plan.state == PlanState.COMPLETED:
         url = reverse(
             "registry:registry_detail",
-            kwargs={"org": organization, "registry": plan.target_name},
+            kwargs={"org": organization, "registry": registry_name},
         )
     return MigrationFacts(
         team_name=plan.team.name,
         legacy_path=f"{plan.team.name}/{LEGACY_PROJECT}",
-        new_path=f"{organization}/{registry_prefix()}{plan.target_name}",
-        registry_name=plan.target_name,
+        new_path=f"{organization}/{registry_prefix()}{registry_name}",
+        registry_name=registry_name,
         new_registry_url=url,
     )
 
@@ -46,7 +51,9 @@ def sync_plan_notices(plan_id: int, *, at: datetime, actor=None) -> None:
     pause banner too. An aborted plan whose notices had started to show gets a notice that
     it was cancelled. Otherwise its notices just end.
     """
-    plan = MigrationPlan.objects.select_related("team__organization").get(pk=plan_id)
+    plan = MigrationPlan.objects.select_related("team__organization", "target_registry").get(
+        pk=plan_id
+    )
     facts = plan_facts(plan)
     prefix = migration_key_prefix(plan.pk)
 
@@ -69,3 +76,18 @@ def sync_plan_notices(plan_id: int, *, at: datetime, actor=None) -> None:
         at=at,
         actor=actor,
     )
+
+
+def on_registry_renamed(event: AuditEvent) -> None:
+    """Re-sync the notices of the plans that copied into a registry that was just renamed.
+
+    Registered as an audit event listener in MigrationConfig.ready, so it runs inside the
+    rename's transaction and the banners never name a registry that no longer exists.
+    """
+    if event.action != "registry.updated" or "name" not in event.data.get("fields", []):
+        return
+    plan_ids = MigrationPlan.objects.filter(target_registry_id=event.registry_id).values_list(
+        "pk", flat=True
+    )
+    for plan_id in plan_ids:
+        sync_plan_notices(plan_id, at=timezone.now(), actor=event.actor)

@@ -91,3 +91,21 @@ def test_legacy_page_redirects_to_copy(migrated_plan, nlp_people, client):
         "registry:collection_detail",
         kwargs={"org": "acme", "registry": "nlp-team", "collection": "intent-classifier"},
     )
+
+
+def test_rename_updates_completed_banner(migrated_plan, nlp_people, client):
+    registry = Registry.objects.get(pk=migrated_plan.target_registry_id)
+    registry_services.update_registry(
+        registry=registry, name="nlp-models", actor=nlp_people["nadia"]
+    )
+    client.force_login(nlp_people["dave"])
+
+    page = client.get(reverse("registry:home")).content.decode()
+    new_url = reverse("registry:registry_detail", kwargs={"org": "acme", "registry": "nlp-models"})
+
+    assert "now lives in the registry nlp-models" in page
+    assert "wandb-registry-nlp-models" in page
+    assert "now lives in the registry nlp-team" not in page
+    assert f'href="{new_url}"' in page
+    assert "Open nlp-models" in page
+    assert client.get(new_url).status_code == 200
