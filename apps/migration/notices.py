@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent
-
 from apps.migration.models import MigrationPlan, PlanState
 from apps.notices.migration_schedule import (
     MigrationFacts,
