@@ -14,6 +14,7 @@ from apps.migration.models import MigrationPlan, PlanState
 from apps.orgs.timezones import relative_phrase
 from apps.registry import services as registry_services
 from apps.registry.models import Registry
+from tests.aria import described_by_ids, missing_described_by_ids
 from tests.migration.conftest import run_plan, schedule
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -369,3 +370,22 @@ def test_target_link_follows_rename(support_client, plan, support, nlp_people):
     html = support_client.get(reverse("migration:plan_detail", args=[plan.pk])).content.decode()
 
     assert "acme/wandb-registry-nlp-models/NAME" in html
+
+
+@pytest.mark.parametrize("with_errors", [False, True])
+@pytest.mark.parametrize("page", ["plan_create", "plan_move"])
+def test_form_descriptions_point_at_existing_ids(support_client, plan, page, with_errors):
+    url = reverse(f"migration:{page}", args=[] if page == "plan_create" else [plan.pk])
+
+    if with_errors:
+        response = support_client.post(url, {"window_start": "not a date"})
+    else:
+        response = support_client.get(url)
+    html = response.content.decode()
+
+    assert response.status_code == (422 if with_errors else 200)
+    assert described_by_ids(html)
+    assert missing_described_by_ids(html) == []
+    assert ('_error"' in html) is with_errors
+    assert "</label>" in html
+    assert ":</label>" not in html

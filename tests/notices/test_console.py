@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from apps.notices.models import Audience, Notice, Severity
 from apps.orgs import services as org_services
+from tests.aria import described_by_ids, missing_described_by_ids
 from tests.notices.conftest import T0
 
 
@@ -310,3 +311,21 @@ def test_console_edits_are_audited(support_client, write_notice, org):
         AuditEvent.objects.filter(organization=org).order_by("pk").values_list("action", flat=True)
     )
     assert actions == ["notice.created", "notice.ended"]
+
+
+@pytest.mark.parametrize("with_errors", [False, True])
+@pytest.mark.parametrize("page", ["support_create", "support_edit"])
+def test_form_descriptions_point_at_existing_ids(support_client, write_notice, page, with_errors):
+    args = [write_notice().pk] if page == "support_edit" else []
+    url = reverse(f"notices:{page}", args=args)
+
+    if with_errors:
+        response = support_client.post(url, form_data(starts_at="next monday"))
+    else:
+        response = support_client.get(url)
+    html = response.content.decode()
+
+    assert described_by_ids(html)
+    assert missing_described_by_ids(html) == []
+    assert ('id="id_starts_at_error"' in html) is with_errors
+    assert ":</label>" not in html

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from apps.orgs import services as org_services
 from apps.orgs.models import Profile
+from tests.aria import described_by_ids, missing_described_by_ids
 from tests.notices.conftest import T0
 
 
@@ -50,3 +51,19 @@ def test_profile_needs_sign_in(client):
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("with_errors", [False, True])
+def test_profile_descriptions_point_at_existing_ids(member_client, with_errors):
+    url = reverse("notices:profile")
+
+    if with_errors:
+        response = member_client.post(url, {"time_zone": "Mars/Base"})
+    else:
+        response = member_client.get(url)
+    html = response.content.decode()
+
+    assert described_by_ids(html)
+    assert missing_described_by_ids(html) == []
+    assert ('id="id_time_zone_error"' in html) is with_errors
+    assert ":</label>" not in html
