@@ -30,7 +30,7 @@ from typing import Any, BinaryIO
 import yaml
 from django.core.exceptions import ValidationError
 
-from apps.core.validators import validate_alias, validate_name
+from apps.core.validators import validate_alias, validate_file_path, validate_name
 from apps.registry.services import FileEntry
 
 PROMPT_TAG = "mlflow.prompt.is_prompt"
@@ -408,7 +408,9 @@ def list_files(folder: Path, *, within: Path) -> list[FileEntry]:
     """Compute the manifest of a folder (or of one file): relative path, size and sha256.
 
     Files that resolve to a place outside `within` (a symlink out of the store) are left
-    out, so a store cannot make the import read other files of the machine.
+    out, so a store cannot make the import read other files of the machine. Raises
+    ValidationError, naming the file, for a relative path that validate_file_path rejects
+    (a name with a backslash, a control or format character, or a leading '~').
     """
     boundary = within.resolve()
     paths = [folder] if folder.is_file() else sorted(p for p in folder.rglob("*") if p.is_file())
@@ -416,11 +418,18 @@ def list_files(folder: Path, *, within: Path) -> list[FileEntry]:
     for path in paths:
         if _resolve_within(path, boundary) is None:
             continue
+        relative = path.name if path == folder else path.relative_to(folder).as_posix()
+        try:
+            validate_file_path(relative)
+        except ValidationError as error:
+            raise ValidationError(
+                f"The MLflow file {path} cannot be listed in a manifest: {error.messages[0]} "
+                f"Rename the file in the store, then import again."
+            ) from None
         digest = hashlib.sha256()
         with path.open("rb") as handle:
             while chunk := handle.read(HASH_CHUNK_BYTES):
                 digest.update(chunk)
-        relative = path.name if path == folder else path.relative_to(folder).as_posix()
         entries.append(
             FileEntry(path=relative, size=path.stat().st_size, sha256=digest.hexdigest())
         )

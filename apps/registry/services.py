@@ -24,6 +24,7 @@ from apps.audit.services import record_event
 from apps.core.lookups import equals_ignoring_case
 from apps.core.validators import (
     validate_alias,
+    validate_file_path,
     validate_name,
     validate_registry_name,
     validate_tag,
@@ -541,7 +542,7 @@ def create_artifact_version(
             f"The metadata has {len(metadata)} top-level keys; the limit is "
             f"{MAX_METADATA_KEYS}. Nest related keys under one key."
         )
-    paths = [f.path for f in files]
+    paths = [validate_file_path(f.path) for f in files]
     if len(paths) != len(set(paths)):
         raise ValidationError("The manifest lists a file path twice; list each path once.")
 
