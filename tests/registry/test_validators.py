@@ -67,6 +67,13 @@ def test_name_accepted(name):
         ("a\x85b", "the control character U+0085"),
         ("a\u2028b", "the line break U+2028"),
         ("a\u2029b", "the line break U+2029"),
+        ("\u200b", "the invisible format character U+200B (ZERO WIDTH SPACE)"),
+        ("rtl\u202eabc", "the invisible format character U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+        ("\u202eevil", "the invisible format character U+202E"),
+        ("a\u200db", "the invisible format character U+200D (ZERO WIDTH JOINER)"),
+        ("a\u2066b", "the invisible format character U+2066"),
+        ("\ufeffname", "the invisible format character U+FEFF"),
+        ("a\u00adb", "the invisible format character U+00AD (SOFT HYPHEN)"),
     ],
 )
 def test_name_forbidden_character(name, fragment):
@@ -74,7 +81,7 @@ def test_name_forbidden_character(name, fragment):
 
     assert fragment in message
     assert message.startswith("The collection name ")
-    assert "names may not contain / \\ # ? % : or control characters" in message
+    assert "names may not contain / \\ # ? % :, control characters or invisible" in message
 
 
 @pytest.mark.parametrize("name", [" fraud", "fraud ", " fraud ", "\u00a0fraud", "fraud\u3000"])
@@ -83,6 +90,14 @@ def test_name_outer_whitespace_rejected(name):
 
     assert "starts or ends with whitespace" in message
     assert repr(name) in message
+
+
+@pytest.mark.parametrize("name", [" ", "   ", "\u3000", "\u00a0"])
+def test_name_only_whitespace_rejected(name):
+    message = message_of(validate_name, name, kind="team name")
+
+    assert f"The team name {name!r} is only whitespace" in message
+    assert "give it at least one letter or digit" in message
 
 
 def test_name_empty_rejected():
@@ -139,6 +154,9 @@ def test_alias_reserved(alias):
         ("a\tb", "the control character U+0009"),
         ("a\nb", "the control character U+000A"),
         ("a\x00b", "the control character U+0000"),
+        ("\u202eevil", "the invisible format character U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+        ("\u200b", "the invisible format character U+200B"),
+        ("prod\u200b", "the invisible format character U+200B"),
         (" prod", "contains a space"),
         ("prod ", "contains a space"),
     ],
@@ -147,7 +165,7 @@ def test_alias_forbidden_character(alias, fragment):
     message = message_of(validate_alias, alias)
 
     assert fragment in message
-    assert "no /, : or whitespace" in message
+    assert "no /, :, whitespace, control characters or invisible format" in message
 
 
 def test_alias_length_limits():
@@ -175,10 +193,19 @@ def test_tag_accepted(tag):
         ("a:b", "contains ':'"),
         ("a\tb", "the control character U+0009"),
         ("a\nb", "the control character U+000A"),
+        ("\u200b", "the invisible format character U+200B"),
+        ("rtl\u202eabc", "the invisible format character U+202E"),
     ],
 )
 def test_tag_rejected(tag, fragment):
     assert fragment in message_of(validate_tag, tag)
+
+
+def test_tag_message_says_ascii_letters():
+    message = message_of(validate_tag, "grün")
+
+    assert "contains 'ü'" in message
+    assert "ASCII letters (A-Z, a-z), digits (0-9), '_' and '-'" in message
 
 
 def test_tag_empty_and_too_long():
