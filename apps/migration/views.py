@@ -187,6 +187,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "window": _window_text(plan),
         "legacy_path": f"{plan.team.name}/{LEGACY_PROJECT}/NAME",
         "target_path": f"{plan.organization.name}/{registry_prefix()}{target_name}/NAME",
+        "target_name": target_name,
         "target_url": _target_url(plan),
         "mapping": mapping,
         "history": history,

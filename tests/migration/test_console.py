@@ -11,7 +11,7 @@ from django.utils import timezone
 from apps.legacy.models import LegacyRegistry
 from apps.migration import services
 from apps.migration.models import MigrationPlan, PlanState
-from apps.orgs.timezones import relative_phrase
+from apps.orgs.timezones import format_local, relative_phrase
 from apps.registry import services as registry_services
 from apps.registry.models import Registry
 from tests.aria import described_by_ids, missing_described_by_ids
@@ -389,3 +389,39 @@ def test_form_descriptions_point_at_existing_ids(support_client, plan, page, wit
     assert ('_error"' in html) is with_errors
     assert "</label>" in html
     assert ":</label>" not in html
+
+
+def facts_text(html: str) -> str:
+    start = html.index('id="plan-facts-heading"')
+    return html[start : html.index("</dl>", start)]
+
+
+def test_completed_plan_drops_relative_window(support_client, plan, support):
+    future_phrase = relative_phrase(plan.window_start, timezone.now())
+    run_plan(plan, support)
+
+    html = support_client.get(reverse("migration:plan_detail", args=[plan.pk])).content.decode()
+
+    assert plan.window_start > timezone.now()
+    assert future_phrase not in facts_text(html)
+    assert "Pause began" in facts_text(html)
+
+
+def test_aborted_plan_says_it_was_not_verified(support_client, plan, support):
+    services.abort_migration(plan=plan, actor=support)
+
+    html = support_client.get(reverse("migration:plan_detail", args=[plan.pk])).content.decode()
+
+    assert "Not verified: the plan was aborted, so no copy was compared" in html
+    assert "compared with the legacy registry when it ends" not in html
+    assert "Planned window start" in facts_text(html)
+    assert relative_phrase(plan.window_start, timezone.now()) not in facts_text(html)
+
+
+def test_move_page_names_current_window_once(support_client, plan):
+    html = support_client.get(reverse("migration:plan_move", args=[plan.pk])).content.decode()
+    window = format_local(plan.window_start, ZoneInfo("UTC"))
+
+    assert f"Current window start: {window}." in html
+    assert "Now:" not in html
+    assert html.count(window) == 1
