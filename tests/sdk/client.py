@@ -100,17 +100,48 @@ def use(client, step: dict, number: int) -> dict:
     artifact = client.artifact(step["path"])
     entity, project, run_id = step["run"].split("/")
     # A Run built with its attributes, as api.runs() builds them, sends no query for the
-    # run itself; this server implements no run queries.
+    # run itself.
     run = Run(client._service_api, entity, project, run_id, attrs={"name": run_id})
     used = run.use_artifact(artifact)
     return {"name": used.name, "id": used.id}
+
+
+def describe_run(run) -> dict | None:
+    if run is None:
+        return None
+    return {"entity": run.entity, "project": run.project, "id": run.id, "name": run.name}
+
+
+def lineage(client, step: dict, number: int) -> dict:
+    """List a version's files and download the first; the runs that logged and used it."""
+    artifact = client.artifact(step["path"])
+
+    def list_and_download() -> dict:
+        listed = list(artifact.files())
+        first = listed[0]
+        with first.download(root=f"files-{number}", replace=True) as handle:
+            handle.close()
+        with open(os.path.join(f"files-{number}", first.name), "rb") as handle:
+            sha256 = hashlib.sha256(handle.read()).hexdigest()
+        return {
+            "names": [file.name for file in listed],
+            "sizes": [file.size for file in listed],
+            "urls_match": [file.url == file.direct_url for file in listed],
+            "downloaded": {first.name: sha256},
+        }
+
+    return {
+        "files": attempt(list_and_download),
+        "used_by": attempt(lambda: [describe_run(run) for run in artifact.used_by()]),
+        "logged_by": attempt(lambda: describe_run(artifact.logged_by())),
+    }
 
 
 def login(client, step: dict, number: int) -> dict:
     return {"default_entity": client.default_entity}
 
 
-ACTIONS = {"fetch": fetch, "link": link, "use": use, "login": login}
+ACTIONS = {"fetch": fetch, "link": link, "use": use, "lineage": lineage, "login": login}
 
 
 def steps(arguments: dict) -> list:

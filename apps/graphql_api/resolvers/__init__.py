@@ -6,6 +6,7 @@ from apps.graphql_api.resolvers import (
     collections,
     mutations,
     projects,
+    runs,
     scalars,
 )
 
@@ -14,6 +15,7 @@ BINDABLES = [
     *projects.BINDABLES,
     *collections.BINDABLES,
     *artifacts.BINDABLES,
+    *runs.BINDABLES,
     *mutations.BINDABLES,
     *scalars.BINDABLES,
 ]

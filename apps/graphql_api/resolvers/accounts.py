@@ -68,6 +68,11 @@ def resolve_user_name(user, info):
     return user.get_username()
 
 
+@user_type.field("name")
+def resolve_user_full_name(user, info):
+    return user.get_full_name() or user.get_username()
+
+
 @user_type.field("flags")
 def resolve_user_flags(user, info):
     return {}

@@ -14,7 +14,12 @@ from apps.graphql_api.nodes import ArtifactNode, ManifestFile
 from apps.graphql_api.pagination import connection
 from apps.graphql_api.resolvers.accounts import query
 from apps.graphql_api.resolvers.collections import membership_aliases
-from apps.graphql_api.resolvers.common import request_of, type_node, user_of
+from apps.graphql_api.resolvers.common import (
+    request_of,
+    require_download_once,
+    type_node,
+    user_of,
+)
 from apps.graphql_api.search import with_link_rows
 from apps.legacy.models import LegacyVersion
 from apps.registry import files
@@ -217,25 +222,33 @@ def resolve_file_nothing(file, info):
 
 
 @file_type.field("directUrl")
+@file_type.field("url")
 def resolve_file_direct_url(file, info):
     """Return a signed URL; a file's needs the download permission, checked once per version.
 
+    `url` and `directUrl` share one URL per file, signed once per request.
     NOTE: files.sign_download() checks the permission again for every file, so a page of
     N files costs N small queries more.
     """
     user = user_of(info)
     if isinstance(file, ManifestFile):
         return downloads.manifest_url(request_of(info), file.version, user)
-    checked = info.context.setdefault("download_checked", set())
-    if file.version_id not in checked:
-        files.require_download(user, file.version)
-        checked.add(file.version_id)
+    signed = info.context.setdefault("signed_file_urls", {})
+    if file.pk in signed:
+        return signed[file.pk]
+    require_download_once(info, file.version)
     if not files.is_uploaded(file):
         raise GraphQLError(
             f"The file '{file.path}' of {file.version.source_path} has not been uploaded yet, "
             f"so it cannot be downloaded; its run must upload it first."
         )
-    return downloads.file_url(request_of(info), file, user)
+    signed[file.pk] = downloads.file_url(request_of(info), file, user)
+    return signed[file.pk]
+
+
+@file_type.field("storagePath")
+def resolve_file_storage_path(file, info):
+    return None
 
 
 @file_type.field("artifact")
