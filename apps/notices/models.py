@@ -23,7 +23,8 @@ SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
 class Audience(models.TextChoices):
-    EVERYONE = "everyone", "Everyone"
+    # Sign-in and other public pages show these notices too.
+    EVERYONE = "everyone", "Everyone, including visitors who are not signed in"
     ORGANIZATION = "organization", "Members of an organization"
     TEAM = "team", "Members of a team"
     TEAM_AND_ORG_ADMINS = (

@@ -99,6 +99,13 @@ def clean_notice_fields(values: NoticeFields) -> NoticeFields:
     event_label = values.event_label.strip()
     if values.event_at is not None and not event_label:
         event_label = "When"
+    elif values.event_at is None and event_label:
+        # Banners show the label only next to its moment, so a label alone would never show.
+        fail(
+            "event_label",
+            f"The key moment label '{event_label}' has no key moment; add the moment or "
+            "clear the label.",
+        )
     if errors:
         raise ValidationError(errors)
     return replace(

@@ -121,7 +121,7 @@ def test_page_query_count_does_not_grow_with_notices(write_notice, member, team)
     with CaptureQueriesContext(connection) as eleven_notices:
         html = page_of(client)
 
-    assert html.count("more ") == 10
+    assert html.count("<p>more ") == 10
     assert len(eleven_notices) == len(one_notice)
 
 
@@ -286,3 +286,16 @@ def test_dismiss_is_post_only(write_notice, member):
 
     assert response.status_code == 405
     assert not Dismissal.objects.exists()
+
+
+def test_dismiss_buttons_name_their_notice(write_notice, member):
+    write_notice(message="Planned maintenance on **Saturday** from nine to noon in Berlin.")
+    write_notice(message="New SSO provider & login page for acme.", severity=Severity.WARNING)
+
+    html = page_of(signed_in(member))
+
+    assert 'aria-label="Dismiss this notice: New SSO provider &amp; login page for acme."' in html
+    assert (
+        'aria-label="Dismiss this notice: Planned maintenance on Saturday from nine to noon …"'
+        in html
+    )

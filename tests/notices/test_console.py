@@ -177,6 +177,10 @@ def test_create_empty_start_means_now(support_client):
         ({"link_url": "https://example.com/"}, "The link has no label"),
         ({"starts_at": "2027-03-14 02:30", "time_zone": "America/New_York"}, "does not exist"),
         ({"starts_at": "next monday"}, "is not a date or a date and time"),
+        (
+            {"event_label": "Upgrade starts"},
+            "The key moment label &#x27;Upgrade starts&#x27; has no key moment; add the moment",
+        ),
     ],
 )
 def test_create_rejects_invalid_input(support_client, overrides, message):
@@ -329,3 +333,9 @@ def test_form_descriptions_point_at_existing_ids(support_client, write_notice, p
     assert missing_described_by_ids(html) == []
     assert ('id="id_starts_at_error"' in html) is with_errors
     assert ":</label>" not in html
+
+
+def test_form_says_everyone_includes_visitors(support_client):
+    html = support_client.get(reverse("notices:support_create")).content.decode()
+
+    assert ">Everyone, including visitors who are not signed in</option>" in html
