@@ -62,6 +62,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CsrfViewMiddleware, which reads the form of a POST: a body over the limit
+    # gets 413 there, not Django's bare 400.
+    "apps.core.request_size.RequestBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -119,6 +122,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# The largest request body read into memory: a JSON manifest or a form. File contents are
+# streamed and limited by ARTIFACT_FILE_MAX_BYTES instead. Larger bodies get 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("REQUEST_BODY_MAX_BYTES", 2_621_440)
+if DATA_UPLOAD_MAX_MEMORY_SIZE < 1024:
+    raise ImproperlyConfigured(
+        f"REQUEST_BODY_MAX_BYTES={DATA_UPLOAD_MAX_MEMORY_SIZE} is too small to sign in; use "
+        f"1024 or more (the default is 2621440, 2.5 MiB)."
+    )
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "registry:home"

@@ -11,6 +11,7 @@ pause becomes 423 with Retry-After.
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.urls import resolve
@@ -20,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from apps.core.exceptions import WritePaused
+from apps.core.request_size import body_limit_message, log_too_large
 from apps.registry.files import FileTooLarge
 
 logger = logging.getLogger(__name__)
@@ -72,6 +74,13 @@ def handle_exception(exc, context) -> Response | None:
         set_rollback()
         return Response(
             error_body("file_too_large", exc.messages[0]),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, RequestDataTooBig):
+        request = context["request"]
+        log_too_large(request)
+        return Response(
+            error_body("request_too_large", body_limit_message(request)),
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     if isinstance(exc, DjangoValidationError):

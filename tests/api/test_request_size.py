@@ -1,0 +1,100 @@
+"""A request body over DATA_UPLOAD_MAX_MEMORY_SIZE gets 413 with the limit, never a 500."""
+
+import base64
+import json
+
+import pytest
+from django.test import Client
+
+from apps.registry.models import ArtifactVersion
+
+pytestmark = pytest.mark.django_db
+
+VERSIONS_URL = "/api/v1/orgs/acme/teams/ml-team/projects/fraud/artifacts/big/versions/"
+
+
+def _manifest(count: int) -> str:
+    files = [{"path": f"shard/{i:06d}.bin", "size": 1, "sha256": "a" * 64} for i in range(count)]
+    return json.dumps({"type": "model", "files": files})
+
+
+def test_api_manifest_over_limit_is_413(world, client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100_000
+    body = _manifest(1_000)
+
+    response = client.post(
+        VERSIONS_URL,
+        data=body,
+        content_type="application/json",
+        headers=world.headers("team_member"),
+    )
+
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert error["code"] == "request_too_large"
+    assert f"The request body has {len(body)} bytes" in error["message"]
+    assert "the limit is 100000 bytes (0.1 MiB)" in error["message"]
+    assert "REQUEST_BODY_MAX_BYTES" in error["message"]
+    assert not ArtifactVersion.objects.filter(artifact__name="big").exists()
+
+
+def test_api_manifest_under_limit_is_created(world, client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 200_000
+
+    response = client.post(
+        VERSIONS_URL,
+        data=_manifest(1_000),
+        content_type="application/json",
+        headers=world.headers("team_member"),
+    )
+
+    assert response.status_code == 201, response.content
+    assert len(response.json()["files"]) == 1_000
+
+
+def test_default_limit_is_2_5_mib(settings):
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE == 2_621_440
+
+
+def test_graphql_body_over_limit_is_413(world, client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    token = base64.b64encode(f"api:{world.keys['team_member']}".encode()).decode()
+    body = json.dumps({"query": "{ viewer { username } }", "variables": {"x": "y" * 20_000}})
+
+    response = client.post(
+        "/graphql",
+        data=body,
+        content_type="application/json",
+        headers={"Authorization": f"Basic {token}"},
+    )
+
+    assert response.status_code == 413
+    message = response.json()["errors"][0]["message"]
+    assert "the limit is 10000 bytes" in message
+
+
+def test_form_post_over_limit_is_413_page(world, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    # CSRF checks on, as in production: the CSRF middleware reads the form first.
+    browser = Client(enforce_csrf_checks=True)
+    browser.get("/accounts/login/")
+    token = browser.cookies["csrftoken"].value
+
+    response = browser.post(
+        "/accounts/login/",
+        {"csrfmiddlewaretoken": token, "username": "x" * 20_000, "password": "p"},
+    )
+
+    assert response.status_code == 413
+    assert "text/html" in response["Content-Type"]
+    page = response.content.decode()
+    assert "Request too large" in page
+    assert "the limit is 10000 bytes" in page
+
+
+def test_form_post_under_limit_still_checks_csrf(world, settings):
+    browser = Client(enforce_csrf_checks=True)
+
+    response = browser.post("/accounts/login/", {"username": "tina", "password": "p"})
+
+    assert response.status_code == 403
