@@ -30,6 +30,23 @@ class SortFilter(filters.OrderingFilter):
 
     ordering_param = "ordering"
 
+    def remove_invalid_fields(self, queryset, fields, view, request):
+        """Reject an unknown field with 400, where DRF would drop it and sort by the default."""
+        valid = [
+            name for name, _label in self.get_valid_fields(queryset, view, {"request": request})
+        ]
+        for term in fields:
+            if term.lstrip("-") not in valid:
+                raise exceptions.ValidationError(
+                    {
+                        self.ordering_param: [
+                            f"Cannot sort by {term!r}; use one of {', '.join(valid)}, with a "
+                            f"leading '-' for descending order."
+                        ]
+                    }
+                )
+        return list(fields)
+
     def get_ordering(self, request, queryset, view):
         ordering = list(super().get_ordering(request, queryset, view) or ())
         if not ordering:

@@ -1,6 +1,6 @@
 """Cursor pagination for every list of the API."""
 
-from rest_framework import pagination
+from rest_framework import exceptions, pagination
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -13,3 +13,18 @@ class CursorPagination(pagination.CursorPagination):
     ordering = ("-id",)
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def decode_cursor(self, request):
+        """Reject a damaged cursor with 400 naming the parameter, where DRF answers 404."""
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise exceptions.ValidationError(
+                {
+                    self.cursor_query_param: [
+                        f"The cursor {request.query_params.get(self.cursor_query_param)!r} is "
+                        f"invalid; follow the 'next' or 'previous' link of a list response "
+                        f"unchanged, or leave the cursor out to start at the first page."
+                    ]
+                }
+            ) from None
