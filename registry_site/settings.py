@@ -365,6 +365,8 @@ AXES_COOLOFF_TIME = env_int("LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Renders AXES_LOCKOUT_TEMPLATE and adds Retry-After from the cool-off.
+AXES_LOCKOUT_CALLABLE = "apps.orgs.lockout.locked_out_response"
 AXES_SENSITIVE_PARAMETERS = ["password"]
 AXES_ENABLED = env_bool("LOGIN_THROTTLE", True)
 
