@@ -289,7 +289,7 @@ ME_RESPONSE = _response(
 _API_KEY = {
     "id": 4,
     "name": "CI",
-    "prefix": "reg",
+    "prefix": "reg-Xq3Xq3Xq",
     "created_at": _TIME,
     "last_used_at": None,
     "revoked_at": None,

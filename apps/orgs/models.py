@@ -138,6 +138,10 @@ class ApiKey(models.Model):
     )
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16)
+    # The first characters of the secret, shown so that a person can tell keys apart. The
+    # other 40 random characters keep the key unguessable. Blank for keys created before
+    # it was stored.
+    secret_start = models.CharField(max_length=8, blank=True, default="")
     hashed_secret = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -147,11 +151,18 @@ class ApiKey(models.Model):
         indexes = [models.Index(fields=["user", "-created_at"], name="api_key_by_user")]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.prefix}-…) of {self.user_id}"
+        return f"{self.name} ({self.shown_start}…) of {self.user_id}"
 
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def shown_start(self) -> str:
+        """The start of the key as a person sees it, such as `reg-AbCd1234`, or the prefix."""
+        if self.secret_start:
+            return f"{self.prefix}-{self.secret_start}"
+        return self.prefix
 
 
 class Profile(models.Model):

@@ -162,6 +162,8 @@ def set_organization_time_zone(*, organization: Organization, time_zone: str, ac
 
 API_KEY_PREFIX = "reg"
 API_KEY_SECRET_LENGTH = 48
+# Characters of the secret stored in the clear and listed, to tell keys apart.
+API_KEY_SHOWN_CHARACTERS = 8
 API_KEY_ALPHABET = string.ascii_letters + string.digits + "_"
 # The W&B SDK accepts `[prefix-]secret` keys whose secret has 40 or more of these characters.
 API_KEY_PATTERN = re.compile(
@@ -188,9 +190,26 @@ def create_api_key(*, user, name: str) -> tuple[ApiKey, str]:
     if not user.is_active:
         raise ValidationError(f"{user.username} is deactivated; keys cannot be created for them.")
     secret = "".join(secrets.choice(API_KEY_ALPHABET) for _ in range(API_KEY_SECRET_LENGTH))
-    key = ApiKey.objects.create(
-        user=user, name=name, prefix=API_KEY_PREFIX, hashed_secret=hash_api_secret(secret)
-    )
+    with transaction.atomic():
+        # Locking the owner's row makes two requests with the same name wait for each other
+        # on PostgreSQL, so the second one sees the first key.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        duplicate = ApiKey.objects.filter(
+            user=user, revoked_at__isnull=True, name__iexact=name
+        ).first()
+        if duplicate is not None:
+            message = (
+                f"{user.username} already has an active API key named {duplicate.name!r}; "
+                f"choose another name, or revoke that key first."
+            )
+            raise ValidationError(message, code="duplicate_name")
+        key = ApiKey.objects.create(
+            user=user,
+            name=name,
+            prefix=API_KEY_PREFIX,
+            secret_start=secret[:API_KEY_SHOWN_CHARACTERS],
+            hashed_secret=hash_api_secret(secret),
+        )
     logger.info("API key %s created for user %s", key.pk, user.pk)
     return key, f"{API_KEY_PREFIX}-{secret}"
 

@@ -36,7 +36,8 @@ def test_key_created_shown_once_and_stored_hashed(world, client):
     key = created["key"]
     assert SDK_KEY_SHAPE.match(key)
     prefix, secret = key.split("-")
-    assert prefix == "reg" == created["prefix"]
+    assert prefix == "reg"
+    assert created["prefix"] == f"reg-{secret[:8]}"
     assert len(secret) == 48
     row = ApiKey.objects.get(pk=created["id"])
     assert row.user == world.users["member"]
@@ -231,3 +232,63 @@ def test_service_account_acts_with_its_key(world, client):
     assert me.json()["username"] == account.user.username
     assert me.json()["is_service_account"] is True
     assert [item["name"] for item in projects.json()["results"]] == ["fraud"]
+
+
+def _create_key(client, world, name: str, persona: str = "member"):
+    return client.post(
+        "/api/v1/me/api-keys/",
+        data=json.dumps({"name": name}),
+        content_type="application/json",
+        headers=world.headers(persona),
+    )
+
+
+def test_key_list_tells_keys_apart(world, client):
+    first = _create_key(client, world, "laptop").json()
+    second = _create_key(client, world, "desktop").json()
+
+    listed = client.get("/api/v1/me/api-keys/", headers=world.headers("member")).json()
+    prefixes = {item["name"]: item["prefix"] for item in listed["results"]}
+    assert prefixes["laptop"] == first["key"][:12]
+    assert prefixes["desktop"] == second["key"][:12]
+    assert prefixes["laptop"] != prefixes["desktop"]
+
+
+def test_key_created_before_start_was_stored_still_works(world, client):
+    created = _create_key(client, world, "old").json()
+    ApiKey.objects.filter(pk=created["id"]).update(secret_start="")
+
+    response = client.get("/api/v1/me/", headers=_bearer(created["key"]))
+    listed = client.get("/api/v1/me/api-keys/", headers=world.headers("member")).json()
+
+    assert response.status_code == 200
+    assert {item["name"]: item["prefix"] for item in listed["results"]}["old"] == "reg"
+
+
+@pytest.mark.parametrize("second_name", ["laptop", "Laptop", "  laptop "])
+def test_duplicate_key_name_rejected(world, client, second_name):
+    assert _create_key(client, world, "laptop").status_code == 201
+
+    response = _create_key(client, world, second_name)
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["field"] == "name"
+    assert "already has an active API key named 'laptop'" in error["message"]
+    assert "choose another name, or revoke that key first" in error["message"]
+    assert ApiKey.objects.filter(user=world.users["member"], name__iexact="laptop").count() == 1
+
+
+def test_key_name_reusable_after_revoke(world, client):
+    first = _create_key(client, world, "laptop").json()
+    client.delete(f"/api/v1/me/api-keys/{first['id']}/", headers=world.headers("member"))
+
+    response = _create_key(client, world, "laptop")
+
+    assert response.status_code == 201
+
+
+def test_same_key_name_for_two_people(world, client):
+    assert _create_key(client, world, "laptop", persona="member").status_code == 201
+
+    assert _create_key(client, world, "laptop", persona="viewer").status_code == 201

@@ -37,6 +37,15 @@ class MeSerializer(serializers.ModelSerializer):
 class ApiKeySerializer(serializers.ModelSerializer):
     """A key as listed: never its secret, which only the response that creates it shows."""
 
+    prefix = serializers.CharField(
+        source="shown_start",
+        read_only=True,
+        help_text=(
+            "The start of the key, such as 'reg-AbCd1234', to tell keys apart. Keys created "
+            "before it was stored show only 'reg'."
+        ),
+    )
+
     class Meta:
         model = ApiKey
         fields = ["id", "name", "prefix", "created_at", "last_used_at", "revoked_at"]

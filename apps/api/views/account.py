@@ -1,9 +1,10 @@
 """The caller's account and API keys."""
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from apps.api import examples
@@ -83,9 +84,13 @@ class ApiKeyViewSet(ApiViewSet):
         serializer = ApiKeyCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
 
-        key, full_key = org_services.create_api_key(
-            user=request.user, name=serializer.validated_data["name"]
-        )
+        try:
+            key, full_key = org_services.create_api_key(
+                user=request.user, name=serializer.validated_data["name"]
+            )
+        except DjangoValidationError as error:
+            # Every rule of create_api_key is about the name.
+            raise ValidationError({"name": error.messages}) from None
         key.key = full_key
         return Response(ApiKeyCreatedSerializer(key).data, status=status.HTTP_201_CREATED)
 
