@@ -13,7 +13,7 @@ from rest_framework.throttling import BaseThrottle
 
 from apps.api.base import ApiViewSet
 from apps.api.throttling import AnonymousRateThrottle
-from apps.graphql_api import downloads
+from apps.graphql_api import downloads, limits
 from apps.graphql_api.authentication import BasicApiKeyAuthentication
 from apps.graphql_api.errors import format_error
 from apps.graphql_api.schema import schema
@@ -75,6 +75,7 @@ class GraphQLViewSet(ApiViewSet):
             payload,
             context_value={"request": request, "user": request.user},
             error_formatter=format_error,
+            validation_rules=limits.validation_rules,
             debug=False,
             logger=execution_log,
         )
