@@ -15,8 +15,8 @@ from apps.graphql_api.pagination import connection
 from apps.graphql_api.resolvers.accounts import query
 from apps.graphql_api.resolvers.collections import membership_aliases
 from apps.graphql_api.resolvers.common import (
+    may_download_once,
     request_of,
-    require_download_once,
     type_node,
     user_of,
 )
@@ -226,7 +226,8 @@ def resolve_file_nothing(file, info):
 def resolve_file_direct_url(file, info):
     """Return a signed URL; a file's needs the download permission, checked once per version.
 
-    `url` and `directUrl` share one URL per file, signed once per request.
+    `url` and `directUrl` share one URL per file, signed once per request. Without the
+    download permission the first file's URL fails with the reason and the others are null.
     NOTE: files.sign_download() checks the permission again for every file, so a page of
     N files costs N small queries more.
     """
@@ -236,7 +237,8 @@ def resolve_file_direct_url(file, info):
     signed = info.context.setdefault("signed_file_urls", {})
     if file.pk in signed:
         return signed[file.pk]
-    require_download_once(info, file.version)
+    if not may_download_once(info, file.version):
+        return None
     if not files.is_uploaded(file):
         raise GraphQLError(
             f"The file '{file.path}' of {file.version.source_path} has not been uploaded yet, "

@@ -19,12 +19,7 @@ from apps.graphql_api.lookups import is_team_member, latest_version_number, memb
 from apps.graphql_api.nodes import ArtifactNode
 from apps.graphql_api.pagination import connection
 from apps.graphql_api.resolvers.accounts import query
-from apps.graphql_api.resolvers.common import (
-    connection_node_names,
-    require_download_once,
-    type_node,
-    user_of,
-)
+from apps.graphql_api.resolvers.common import type_node, user_of
 from apps.legacy.models import LegacyAlias, LegacyVersion, RegisteredModel
 from apps.legacy.services import MODEL_TYPE
 from apps.registry.models import (
@@ -288,10 +283,6 @@ def resolve_membership_artifact(membership, info):
 @membership_type.field("files")
 def resolve_membership_files(membership, info, names=None, after=None, first=None):
     version = membership if isinstance(membership, ArtifactVersion) else membership.version
-    # A page that asks for download URLs fails once here for someone who may not download,
-    # rather than with one error per file.
-    if connection_node_names(info) & {"url", "directUrl"}:
-        require_download_once(info, version)
     entries = ManifestEntry.objects.filter(version=version).order_by("path", "pk")
     if names is not None:
         entries = entries.filter(path__in=names)
