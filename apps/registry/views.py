@@ -70,9 +70,23 @@ def home(request: HttpRequest) -> HttpResponse:
 
     context = pages.home_context(request.user, query)
     context["search_form"] = form
+    if not form.is_valid():
+        context["search_error"] = _search_error(form)
     return render_page(
         request, "registry/home.html", "registry/partials/search_results.html", context
     )
+
+
+def _search_error(form: SearchForm) -> str:
+    """Say why the search text was rejected, naming the length limit when it is the cause."""
+    limit = form.fields["q"].max_length
+    length = len(form.data.get("q", ""))
+    if limit is not None and length > limit:
+        return (
+            f"The search text has {length} characters, more than the limit of {limit}; "
+            "shorten it and search again."
+        )
+    return f"The search text is invalid: {' '.join(form.errors.get('q', []))}"
 
 
 @login_required
