@@ -9,12 +9,12 @@ used:
             1, times the page size of every connection above it (its `first`, or the
             default page size when `first` is absent, capped at the largest page)
 
-A document over a limit gets one GraphQL error that names the limit and how to stay under
-it, and nothing of it runs. The defaults leave room above the operations that wandb 0.31.0
-generates, measured with their default page sizes: the deepest nests 11 levels and the
-widest selects 72 fields; a download's file URL query (5,000 files a page) costs about
-15,000, and a registry's collections (100 a page) about 10,700. The SDK tests in tests/sdk
-run under the defaults.
+A document gets one GraphQL error for each limit it exceeds, naming the limit and how to
+stay under it, and nothing of it runs. The defaults leave room above the operations that
+wandb 0.31.0 generates, measured with their default page sizes: the deepest nests 11
+levels and the widest selects 72 fields. A download's file URL query (5,000 files a page)
+costs about 15,000, and a registry's collections (100 a page) about 10,700. The SDK tests
+in tests/sdk run under the defaults.
 
 NOTE: the cost is an estimate. A list without `first` (such as an artifact's aliases)
 counts as one item, and leaf fields count nothing, though `directUrl` signs a URL.
@@ -47,7 +47,7 @@ from registry_site.env import env_int
 def read_limit(name: str, default: int) -> int:
     value = env_int(name, default)
     if value < 1:
-        raise ImproperlyConfigured(f"{name}={value} must be 1 or more.")
+        raise ImproperlyConfigured(f"{name}={value} is invalid. Set it to 1 or more.")
     return value
 
 
@@ -185,6 +185,6 @@ def operation_limits(variables: dict | None) -> type[ASTValidationRule]:
 
 
 def validation_rules(context, document, data: dict) -> list[type[ASTValidationRule]]:
-    """The extra validation rules of one request, in the form ariadne's `validation_rules` takes."""
+    """Return the extra validation rules of one request (ariadne's `validation_rules`)."""
     variables = data.get("variables")
     return [operation_limits(variables if isinstance(variables, dict) else None)]
