@@ -161,9 +161,12 @@ def test_sorting_has_stable_tie_break_across_pages(world, client):
     assert len(seen) == 5
 
 
-def test_unknown_ordering_is_ignored(world, client):
+def test_unknown_ordering_is_rejected(world, client):
     response = _get(client, world, BASE + "secret-models/collections/?ordering=password")
-    assert response.status_code == 200
+
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "ordering"
+    assert "Cannot sort by 'password'" in response.json()["error"]["message"]
 
 
 def test_version_list_filters_by_alias_and_tag(world, client):

@@ -191,10 +191,11 @@ def test_api_team_viewer_cannot_create_project(world, client):
 
 def test_api_team_viewer_cannot_log_version(world, client):
     viewer = _team_user(world, "teo", TeamRole.VIEWER)
+    key = _key(viewer)
     before = _row_counts()
 
-    response = _post(client, VERSIONS_URL, {"type": "model"}, _key(viewer))
-    with_run = _post(client, VERSIONS_URL, {"type": "model", "run_id": "run-9"}, _key(viewer))
+    response = _post(client, VERSIONS_URL, {"type": "model"}, key)
+    with_run = _post(client, VERSIONS_URL, {"type": "model", "run_id": "run-9"}, key)
 
     assert response.status_code == 403
     assert response.json()["error"]["message"] == f"Logging an artifact version {ROLE_NEEDED}"
