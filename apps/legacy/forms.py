@@ -11,6 +11,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from apps.registry.pagination import Key
+from apps.registry.paths import PathError, SourcePath, parse_source_path
 
 # Sort name: (fields of the keyset, newest or largest first).
 SORT_FIELDS = {
@@ -106,14 +107,44 @@ class ConfirmForm(forms.Form):
 
 
 class LinkVersionForm(forms.Form):
-    """A source version of the team to link, by id, with optional aliases."""
+    """A source version of the team to link, chosen by id or written as its source path."""
 
-    version = forms.IntegerField(
-        label="Source version",
-        min_value=1,
-        error_messages={"required": "Choose a source version to link."},
+    version = forms.IntegerField(label="Source version", min_value=1, required=False)
+    source_path = forms.CharField(
+        label="Or its source path", required=False, max_length=500, strip=True
     )
     aliases = forms.CharField(label="Aliases", required=False, max_length=1000)
+
+    def source_path_text(self) -> str:
+        """Return the source path as written, without surrounding spaces."""
+        return str(self.data.get("source_path", "")).strip()
+
+    def clean_source_path(self) -> SourcePath | None:
+        text = self.cleaned_data.get("source_path") or ""
+        if not text:
+            return None
+        try:
+            return parse_source_path(text)
+        except PathError as error:
+            raise ValidationError(f"'{text}' is not a source path: {error}") from None
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        chosen = cleaned.get("version")
+        path = cleaned.get("source_path")
+        if chosen is None and path is None:
+            raise ValidationError(
+                "No source version was chosen; choose one in the list or write its source "
+                "path, such as nlp-team/training/intent-classifier:v3."
+            )
+        if chosen is not None and path is not None:
+            raise ValidationError(
+                f"Both a version in the list and the source path '{self.source_path_text()}' were "
+                "given; keep one of them."
+            )
+        return cleaned
 
     def alias_names(self) -> list[str]:
         """Split the aliases field at commas and spaces."""

@@ -13,7 +13,7 @@ from typing import NoReturn
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Case, Count, Exists, OuterRef, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import Exact
 from django.http import Http404
@@ -36,7 +36,7 @@ from apps.orgs.support import is_support_expression
 from apps.registry.models import ArtifactVersion, Collection, CollectionLink, Registry
 from apps.registry.pages import json_names, sorted_names
 from apps.registry.pagination import Key, keyset_page
-from apps.registry.paths import format_legacy_path, format_path
+from apps.registry.paths import SourcePath, format_legacy_path, format_path
 
 HISTORY_SIZE = 25
 # Source versions offered in the "link a version" menu: the team's newest unlinked ones.
@@ -477,7 +477,11 @@ def history(model: RegisteredModel) -> list[LegacyEvent]:
 
 
 def link_candidates(user, model: RegisteredModel) -> list[ArtifactVersion]:
-    """List the team's newest model versions that the model does not link yet."""
+    """List the team's newest model versions that the model does not link yet.
+
+    Versions of the artifact named like the model come first, since they are the ones most
+    often linked into it.
+    """
     return list(
         ArtifactVersion.objects.visible_to(user)
         .filter(
@@ -486,8 +490,31 @@ def link_candidates(user, model: RegisteredModel) -> list[ArtifactVersion]:
         )
         .exclude(legacy_links__model=model)
         .select_related("artifact__project__team")
-        .order_by("-created_at", "-id")[:LINK_CANDIDATES]
+        .alias(
+            same_name=Case(
+                When(equals_ignoring_case("artifact__name", model.name), then=Value(0)),
+                default=Value(1),
+            )
+        )
+        .order_by("same_name", "-created_at", "-id")[:LINK_CANDIDATES]
     )
+
+
+def find_source_version(user, model: RegisteredModel, path: SourcePath) -> ArtifactVersion | None:
+    """Find the visible version of the model's organization at a source path.
+
+    A path without a version number means the artifact's newest version. Names compare
+    without regard to case, as they do everywhere else in paths.
+    """
+    candidates = ArtifactVersion.objects.visible_to(user).filter(
+        equals_ignoring_case("artifact__project__team__name", path.team),
+        equals_ignoring_case("artifact__project__name", path.project),
+        equals_ignoring_case("artifact__name", path.artifact),
+        artifact__project__team__organization_id=model.legacy_registry.team.organization_id,
+    )
+    if path.number is not None:
+        return candidates.filter(version=path.number).select_related("artifact__project").first()
+    return candidates.select_related("artifact__project").order_by("-version").first()
 
 
 def model_context(
@@ -530,6 +557,7 @@ def model_context(
             "history": history(model),
             "history_size": HISTORY_SIZE,
             "candidates": link_candidates(user, model) if context["can_write"] else [],
+            "link_candidate_limit": LINK_CANDIDATES,
         }
     )
     return context

@@ -553,16 +553,24 @@ def link_version(request: HttpRequest, org: str, team: str, name: str) -> HttpRe
     form = LinkVersionForm(request.POST)
 
     def call(data: dict) -> None:
-        # The source version is read through the gate too, so an id the user may not see
-        # is reported like one that does not exist.
-        source = (
-            ArtifactVersion.objects.visible_to(request.user)
-            .select_related("artifact__project")
-            .filter(pk=data["version"])
-            .first()
-        )
-        if source is None:
-            raise ValidationError(f"No source version with the id {data['version']} was found.")
+        # The source version is read through the gate too, so a version the user may not
+        # see is reported like one that does not exist.
+        if data["source_path"] is not None:
+            source = pages.find_source_version(request.user, model, data["source_path"])
+            if source is None:
+                raise ValidationError(
+                    f"No version was found at the source path '{form.source_path_text()}'; "
+                    "check the team, project, artifact and version number."
+                )
+        else:
+            source = (
+                ArtifactVersion.objects.visible_to(request.user)
+                .select_related("artifact__project")
+                .filter(pk=data["version"])
+                .first()
+            )
+            if source is None:
+                raise ValidationError(f"No source version with the id {data['version']} was found.")
         services.link_version(
             model=model, version=source, aliases=form.alias_names(), actor=request.user
         )

@@ -362,3 +362,96 @@ def test_support_reads_migrated_pages(signed_in, legacy_versions, support, org_a
     assert response.status_code == 200
     assert "read-only since its migration" in body(response)
     assert "Set or move an alias" not in body(response)
+
+
+# Linking and unlinking --------------------------------------------------------------------------
+
+
+def link_form(html: str) -> str:
+    start = html.index("<legend>Link a version")
+    return html[start : html.index("</fieldset>", start)]
+
+
+def test_link_form_selects_nothing_and_lists_same_name_first(
+    signed_in, registered_model, project, member
+):
+    same_name = log_version(project, member)
+    other = log_version(project, member, name="reranker-cross-encoder")
+
+    form = link_form(body(signed_in(member).get(MODEL)))
+
+    assert '<option value="">Choose a version</option>' in form
+    assert " selected" not in form
+    assert form.index(same_name.source_path) < form.index(other.source_path)
+    assert 'name="source_path"' in form
+
+
+def test_link_without_choice_names_fix(signed_in, registered_model, project, member):
+    log_version(project, member)
+
+    response = signed_in(member).post(f"{MODEL}link/", {"version": "", "source_path": ""}, **HTMX)
+
+    assert response.status_code == 422
+    assert "No source version was chosen; choose one in the list or write its" in body(response)
+    assert not registered_model.versions.exists()
+
+
+def test_link_by_source_path(signed_in, registered_model, project, member):
+    log_version(project, member)
+    second = log_version(project, member)
+    log_version(project, member, name="reranker-cross-encoder")
+
+    response = signed_in(member).post(
+        f"{MODEL}link/", {"source_path": " fraud-team/fraud/fraud-detector:v1 "}, **HTMX
+    )
+
+    assert response.status_code == 200
+    assert "Linked the version." in body(response)
+    assert registered_model.versions.get().version == second
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("fraud-detector:v1", "&#x27;fraud-detector:v1&#x27; is not a source path: "),
+        ("fraud-team/fraud/fraud-detector:v9", "No version was found at the source path "),
+    ],
+)
+def test_link_by_bad_source_path_names_it(
+    signed_in, registered_model, project, member, path, message
+):
+    log_version(project, member)
+
+    response = signed_in(member).post(f"{MODEL}link/", {"source_path": path}, **HTMX)
+
+    assert response.status_code == 422
+    assert message in body(response)
+    assert f'value="{path}"' in body(response)
+    assert not registered_model.versions.exists()
+
+
+def test_link_with_choice_and_path_rejected(signed_in, registered_model, project, member):
+    source = log_version(project, member)
+
+    response = signed_in(member).post(
+        f"{MODEL}link/",
+        {"version": source.pk, "source_path": "fraud-team/fraud/fraud-detector:v0"},
+        **HTMX,
+    )
+
+    assert response.status_code == 422
+    assert "keep one of them" in body(response)
+    assert not registered_model.versions.exists()
+
+
+@pytest.mark.parametrize("url", [MODEL, VERSION])
+def test_unlink_button_sits_behind_confirmation(signed_in, legacy_versions, member, url):
+    html = body(signed_in(member).get(url))
+
+    form_at = html.index(
+        'action="/orgs/acme/teams/fraud-team/model-registry/fraud-detector/versions/v1/unlink/"'
+    )
+    details_at = html.rindex("<details", 0, form_at)
+    assert "</details>" not in html[details_at:form_at]
+    assert "is never used again" in html[details_at:form_at]
+    assert ">Unlink v1</button>" in html[form_at:]
