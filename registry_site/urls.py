@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("apps.legacy.urls")),
     path("", include("apps.automations.urls")),
     path("", include("apps.notices.urls")),
+    path("", include("apps.orgs.urls")),
     path("", include("apps.migration.urls")),
     path("", include("apps.registry.urls")),
 ]

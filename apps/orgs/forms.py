@@ -44,3 +44,11 @@ class TimeZoneForm(forms.Form):
             ("", f"Organization default ({fallback})"),
             *time_zone_choices(),
         ]
+
+
+class ApiKeyCreateForm(forms.Form):
+    name = forms.CharField(
+        label="Key name",
+        max_length=100,
+        help_text="Where the key is used, such as CI or laptop. Up to 100 characters.",
+    )
