@@ -632,3 +632,24 @@ def test_artifact_type_of_a_logged_artifact(client, graph_world):
 
     assert member["data"]["project"]["artifact"] == {"artifactType": {"name": "model"}}
     assert other == {"data": {"project": None}}
+
+
+USED_BY = "query ($id: ID!) { artifact(id: $id) { usedBy { edges { node { name } } } } }"
+
+
+def test_used_by_lists_every_run(client, graph_world):
+    """The SDK reads usedBy without `first` and without paging, so all runs come at once."""
+    mike = graph_world.users["mike"]
+    version = graph_world.versions["fraud-detector v0"]
+    for number in range(60):
+        run = services.get_or_create_run(
+            project=version.artifact.project, run_id=f"batch-{number}", actor=mike
+        )
+        services.record_use(version=version, run=run, actor=mike)
+
+    _, body = post(
+        client, graph_world.keys["mike"], USED_BY, {"id": encode_id("Artifact", version.pk)}
+    )
+
+    names = [edge["node"]["name"] for edge in body["data"]["artifact"]["usedBy"]["edges"]]
+    assert names == [f"batch-{number}" for number in range(60)]

@@ -10,7 +10,7 @@ from ariadne import ObjectType, UnionType
 from apps.graphql_api.ids import encode_id
 from apps.graphql_api.lookups import is_team_member
 from apps.graphql_api.nodes import ArtifactNode
-from apps.graphql_api.pagination import connection
+from apps.graphql_api.pagination import MAX_PAGE_SIZE, connection
 from apps.graphql_api.resolvers.artifacts import artifact_type
 from apps.graphql_api.resolvers.common import user_of
 from apps.graphql_api.resolvers.projects import project_type
@@ -43,7 +43,8 @@ def resolve_artifact_created_by(node: ArtifactNode, info):
 @artifact_type.field("usedBy")
 def resolve_artifact_used_by(node: ArtifactNode, info, after=None, first=None):
     runs = visible_runs(user_of(info)).filter(inputs=node.version).order_by("pk")
-    return connection(runs, after=after, first=first)
+    # The SDK's used_by() sends no `first` and reads one page, so that page is a full one.
+    return connection(runs, after=after, first=MAX_PAGE_SIZE if first is None else first)
 
 
 @creator_union.type_resolver
