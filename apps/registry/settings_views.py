@@ -8,13 +8,14 @@ function, which checks the permission again and records an audit event.
 """
 
 from collections.abc import Callable
+from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.core.lookups import equals_ignoring_case
 from apps.orgs.models import OrgMembership, OrgRole, Team
@@ -56,6 +57,30 @@ CANDIDATES_PARTIAL = "registry/partials/member_candidates.html"
 DELETE_PARTIAL = "registry/partials/settings_delete.html"
 ACTIVITY_PARTIAL = "registry/partials/activity_list.html"
 STAR_PARTIAL = "registry/partials/star_button.html"
+REGISTRY_PAGE = "registry:registry_detail"
+SETTINGS_PAGE = "registry:registry_settings"
+
+
+def post_only(*, redirect_get_to: str) -> Callable:
+    """Accept POST only, but answer GET and HEAD with a redirect to the page holding the form.
+
+    After a form is rejected without JavaScript, the browser's address is the form's POST
+    target, so reloading it would otherwise show a blank 405 page. The page redirected to
+    runs its own access check, so the redirect reveals nothing about the registry.
+    """
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, org: str, registry: str) -> HttpResponse:
+            if request.method in ("GET", "HEAD"):
+                return redirect(redirect_get_to, org=org, registry=registry)
+            if request.method != "POST":
+                return HttpResponseNotAllowed(["POST"])
+            return view(request, org, registry)
+
+        return wrapped
+
+    return decorator
 
 
 # Creating a registry ------------------------------------------------------------------------
@@ -119,7 +144,7 @@ def create_registry(request: HttpRequest, org: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@post_only(redirect_get_to=REGISTRY_PAGE)
 def star_registry(request: HttpRequest, org: str, registry: str) -> HttpResponse:
     """Star or unstar a registry: the button swaps in place, or the page reloads."""
     registry_obj = pages.get_registry_with_access(request.user, org, registry)
@@ -136,7 +161,7 @@ def star_registry(request: HttpRequest, org: str, registry: str) -> HttpResponse
 
 
 @login_required
-@require_POST
+@post_only(redirect_get_to=REGISTRY_PAGE)
 def leave_registry(request: HttpRequest, org: str, registry: str) -> HttpResponse:
     """Remove the signed-in person's own grant; the last Admin cannot leave."""
     registry_obj = pages.get_registry_with_access(request.user, org, registry)
@@ -248,7 +273,7 @@ def _respond_to_settings_edit(
 
 
 @login_required
-@require_POST
+@post_only(redirect_get_to=SETTINGS_PAGE)
 def edit_registry_details(request: HttpRequest, org: str, registry: str) -> HttpResponse:
     registry_obj = _settings_registry(request, org, registry, "Editing the registry")
     old_name = registry_obj.name
@@ -284,7 +309,7 @@ def edit_registry_details(request: HttpRequest, org: str, registry: str) -> Http
 
 
 @login_required
-@require_POST
+@post_only(redirect_get_to=SETTINGS_PAGE)
 def edit_accepted_types(request: HttpRequest, org: str, registry: str) -> HttpResponse:
     registry_obj = _settings_registry(request, org, registry, "Editing the accepted types")
 
@@ -314,7 +339,7 @@ def edit_accepted_types(request: HttpRequest, org: str, registry: str) -> HttpRe
 
 
 @login_required
-@require_POST
+@post_only(redirect_get_to=SETTINGS_PAGE)
 def change_visibility(request: HttpRequest, org: str, registry: str) -> HttpResponse:
     """Switch the visibility; widening it to the organization first requires a confirmation."""
     registry_obj = _settings_registry(request, org, registry, "Changing the visibility")
@@ -364,7 +389,7 @@ def _confirm_widening(request: HttpRequest, registry: Registry) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@post_only(redirect_get_to=SETTINGS_PAGE)
 def add_protected_alias(request: HttpRequest, org: str, registry: str) -> HttpResponse:
     registry_obj = _settings_registry(request, org, registry, "Protecting an alias")
 
@@ -389,7 +414,7 @@ def add_protected_alias(request: HttpRequest, org: str, registry: str) -> HttpRe
 
 
 @login_required
-@require_POST
+@post_only(redirect_get_to=SETTINGS_PAGE)
 def remove_protected_alias(request: HttpRequest, org: str, registry: str) -> HttpResponse:
     registry_obj = _settings_registry(request, org, registry, "Unprotecting an alias")
 
@@ -414,7 +439,7 @@ def remove_protected_alias(request: HttpRequest, org: str, registry: str) -> Htt
 
 
 @login_required
-@require_POST
+@post_only(redirect_get_to=SETTINGS_PAGE)
 def delete_registry(request: HttpRequest, org: str, registry: str) -> HttpResponse:
     registry_obj = _settings_registry(request, org, registry, "Deleting the registry")
 
@@ -480,7 +505,7 @@ def _member_edit(
 
 
 @login_required
-@require_POST
+@post_only(redirect_get_to=SETTINGS_PAGE)
 def add_member(request: HttpRequest, org: str, registry: str) -> HttpResponse:
     registry_obj = _settings_registry(request, org, registry, "Adding members")
 
@@ -498,7 +523,7 @@ def add_member(request: HttpRequest, org: str, registry: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@post_only(redirect_get_to=SETTINGS_PAGE)
 def change_member_role(request: HttpRequest, org: str, registry: str) -> HttpResponse:
     registry_obj = _settings_registry(request, org, registry, "Changing roles")
 
@@ -516,7 +541,7 @@ def change_member_role(request: HttpRequest, org: str, registry: str) -> HttpRes
 
 
 @login_required
-@require_POST
+@post_only(redirect_get_to=SETTINGS_PAGE)
 def remove_member(request: HttpRequest, org: str, registry: str) -> HttpResponse:
     registry_obj = _settings_registry(request, org, registry, "Removing members")
 
@@ -534,7 +559,7 @@ def remove_member(request: HttpRequest, org: str, registry: str) -> HttpResponse
 
 
 @login_required
-@require_POST
+@post_only(redirect_get_to=SETTINGS_PAGE)
 def make_owner(request: HttpRequest, org: str, registry: str) -> HttpResponse:
     registry_obj = _settings_registry(request, org, registry, "Choosing the owner")
 

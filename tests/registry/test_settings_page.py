@@ -385,3 +385,54 @@ def test_write_pause_answers_423(admin_client, secret_registry):
     assert "Retry-After" in response
     assert "paused for writes: migration" in response.content.decode()
     assert member_rows(secret_registry)[0].name == "ada"
+
+
+# Reloading a form's address ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "page"),
+    [
+        ("settings/details/", SETTINGS),
+        ("settings/types/", SETTINGS),
+        ("settings/visibility/", SETTINGS),
+        ("settings/protected-aliases/", SETTINGS),
+        ("settings/protected-aliases/remove/", SETTINGS),
+        ("settings/members/", SETTINGS),
+        ("settings/members/role/", SETTINGS),
+        ("settings/members/remove/", SETTINGS),
+        ("settings/members/owner/", SETTINGS),
+        ("settings/delete/", SETTINGS),
+        ("star/", SECRET),
+        ("leave/", SECRET),
+    ],
+)
+def test_get_on_form_address_redirects_to_form(admin_client, secret_registry, path, page):
+    response = admin_client.get(f"{SECRET}{path}", follow=True)
+
+    assert response.redirect_chain == [(page, 302)]
+    assert response.status_code == 200
+    assert secret_registry.name in response.content.decode()
+
+
+def test_reload_after_rejected_delete_shows_settings(admin_client, secret_registry):
+    rejected = admin_client.post(f"{SETTINGS}delete/", {"confirm_name": "wrong"})
+    reloaded = admin_client.get(f"{SETTINGS}delete/", follow=True)
+
+    assert rejected.status_code == 200
+    assert reloaded.redirect_chain == [(SETTINGS, 302)]
+    assert "Delete the registry" in reloaded.content.decode()
+    assert Registry.objects.filter(pk=secret_registry.pk).exists()
+
+
+def test_get_on_hidden_registry_form_is_404(member_client, secret_registry):
+    response = member_client.get(f"{SETTINGS}delete/", follow=True)
+
+    assert response.status_code == 404
+
+
+def test_form_address_rejects_other_methods(admin_client, secret_registry):
+    response = admin_client.put(f"{SETTINGS}details/")
+
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
