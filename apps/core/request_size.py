@@ -21,8 +21,8 @@ def body_limit_message(request: HttpRequest) -> str:
     sent = request.META.get("CONTENT_LENGTH") or "more than the limit of"
     return (
         f"The request body has {sent} bytes; the limit is {limit} bytes "
-        f"({limit / 1024 / 1024:.1f} MiB). Send a smaller request, such as a version with "
-        f"fewer files, or ask the site's operator to raise REQUEST_BODY_MAX_BYTES."
+        f"({limit / 1024 / 1024:.1f} MiB). Send a smaller request, or ask the site's "
+        f"operator to raise REQUEST_BODY_MAX_BYTES."
     )
 
 

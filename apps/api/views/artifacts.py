@@ -11,6 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
@@ -18,6 +19,7 @@ from rest_framework.throttling import BaseThrottle
 from apps.api import examples
 from apps.api.base import ApiViewSet, clean_id, clean_name, team_of
 from apps.api.filters import ArtifactFilter
+from apps.api.parsers import ManifestJSONParser
 from apps.api.serializers.artifacts import (
     ArtifactSerializer,
     ArtifactVersionCreateSerializer,
@@ -128,6 +130,9 @@ class ArtifactVersionListViewSet(ApiViewSet):
 
     serializer_class = ArtifactVersionSerializer
     filter_backends = []
+    # A manifest may list tens of thousands of files, so JSON bodies here have their own
+    # limit, API_MANIFEST_MAX_BYTES. Form bodies keep REQUEST_BODY_MAX_BYTES.
+    parser_classes = [ManifestJSONParser, FormParser, MultiPartParser]
 
     def get_queryset(self):
         if self.is_schema_request:
