@@ -22,6 +22,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseNotAllowed,
     HttpResponsePermanentRedirect,
     QueryDict,
 )
@@ -29,7 +30,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRedirect
 
 from apps.core.exceptions import WritePaused
@@ -171,6 +172,29 @@ def _moved_response(
         return None
     _moved_message(request, format_legacy_path(team, model.name), pages.new_path_of(collection))
     return HttpResponsePermanentRedirect(pages.new_collection_url(collection))
+
+
+def post_only(view: Callable) -> Callable:
+    """Accept POST only, but answer GET and HEAD with a redirect to the page holding the form.
+
+    After a form is rejected without JavaScript, the browser's address is the form's POST
+    target, so reloading it would otherwise show a blank 405 page. The page redirected to
+    runs its own access check.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, **kwargs) -> HttpResponse:
+        if request.method in ("GET", "HEAD"):
+            if "index" in kwargs:
+                return redirect("legacy:version_detail", **kwargs)
+            if "name" in kwargs:
+                return redirect("legacy:model_detail", **kwargs)
+            return redirect("legacy:model_list", **kwargs)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        return view(request, **kwargs)
+
+    return wrapper
 
 
 def legacy_page(view: Callable) -> Callable:
@@ -395,7 +419,7 @@ def _target(request: HttpRequest, org: str, team: str, name: str, index: int | N
 
 
 @login_required
-@require_POST
+@post_only
 @legacy_page
 def create_model(request: HttpRequest, org: str, team: str) -> HttpResponse:
     legacy_registry = pages.get_legacy_registry(request.user, org, team)
@@ -471,21 +495,21 @@ def _protected_alias_edit(request: HttpRequest, org: str, team: str, *, add: boo
 
 
 @login_required
-@require_POST
+@post_only
 @legacy_page
 def add_protected_alias(request: HttpRequest, org: str, team: str) -> HttpResponse:
     return _protected_alias_edit(request, org, team, add=True)
 
 
 @login_required
-@require_POST
+@post_only
 @legacy_page
 def remove_protected_alias(request: HttpRequest, org: str, team: str) -> HttpResponse:
     return _protected_alias_edit(request, org, team, add=False)
 
 
 @login_required
-@require_POST
+@post_only
 @legacy_page
 def edit_model_description(request: HttpRequest, org: str, team: str, name: str) -> HttpResponse:
     _, model, _ = _target(request, org, team, name)
@@ -531,21 +555,21 @@ def _model_tag_edit(request: HttpRequest, org: str, team: str, name: str, *, add
 
 
 @login_required
-@require_POST
+@post_only
 @legacy_page
 def add_model_tag(request: HttpRequest, org: str, team: str, name: str) -> HttpResponse:
     return _model_tag_edit(request, org, team, name, add=True)
 
 
 @login_required
-@require_POST
+@post_only
 @legacy_page
 def remove_model_tag(request: HttpRequest, org: str, team: str, name: str) -> HttpResponse:
     return _model_tag_edit(request, org, team, name, add=False)
 
 
 @login_required
-@require_POST
+@post_only
 @legacy_page
 def link_version(request: HttpRequest, org: str, team: str, name: str) -> HttpResponse:
     _, model, _ = _target(request, org, team, name)
@@ -589,7 +613,7 @@ def link_version(request: HttpRequest, org: str, team: str, name: str) -> HttpRe
 
 
 @login_required
-@require_POST
+@post_only
 @legacy_page
 def unlink_version(
     request: HttpRequest, org: str, team: str, name: str, index: int
@@ -654,7 +678,7 @@ def _version_alias_edit(
 
 
 @login_required
-@require_POST
+@post_only
 @legacy_page
 def set_version_alias(
     request: HttpRequest, org: str, team: str, name: str, index: int
@@ -663,7 +687,7 @@ def set_version_alias(
 
 
 @login_required
-@require_POST
+@post_only
 @legacy_page
 def remove_version_alias(
     request: HttpRequest, org: str, team: str, name: str, index: int
@@ -698,7 +722,7 @@ def _version_tag_edit(
 
 
 @login_required
-@require_POST
+@post_only
 @legacy_page
 def add_version_tag(
     request: HttpRequest, org: str, team: str, name: str, index: int
@@ -707,7 +731,7 @@ def add_version_tag(
 
 
 @login_required
-@require_POST
+@post_only
 @legacy_page
 def remove_version_tag(
     request: HttpRequest, org: str, team: str, name: str, index: int
@@ -716,7 +740,7 @@ def remove_version_tag(
 
 
 @login_required
-@require_POST
+@post_only
 @legacy_page
 def edit_version_description(
     request: HttpRequest, org: str, team: str, name: str, index: int

@@ -455,3 +455,37 @@ def test_unlink_button_sits_behind_confirmation(signed_in, legacy_versions, memb
     assert "</details>" not in html[details_at:form_at]
     assert "is never used again" in html[details_at:form_at]
     assert ">Unlink v1</button>" in html[form_at:]
+
+
+@pytest.mark.parametrize(
+    ("path", "page"),
+    [
+        (f"{LIST}models/create/", LIST),
+        (f"{LIST}protected-aliases/add/", LIST),
+        (f"{MODEL}description/", MODEL),
+        (f"{MODEL}tags/", MODEL),
+        (f"{MODEL}link/", MODEL),
+        (f"{VERSION}unlink/", VERSION),
+        (f"{VERSION}aliases/", VERSION),
+        (f"{VERSION}description/", VERSION),
+    ],
+)
+def test_get_on_form_address_redirects_to_form(signed_in, legacy_versions, member, path, page):
+    response = signed_in(member).get(path, follow=True)
+
+    assert response.redirect_chain == [(page, 302)]
+    assert response.status_code == 200
+    assert "fraud-team Model Registry" in body(response)
+
+
+def test_get_on_form_address_of_stranger_is_404(signed_in, legacy_versions, stranger):
+    response = signed_in(stranger).get(f"{VERSION}unlink/", follow=True)
+
+    assert response.status_code == 404
+
+
+def test_form_address_rejects_other_methods(signed_in, legacy_versions, member):
+    response = signed_in(member).put(f"{VERSION}unlink/")
+
+    assert response.status_code == 405
+    assert legacy_versions[0].model.versions.count() == 3
