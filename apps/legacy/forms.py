@@ -126,7 +126,7 @@ class LinkVersionForm(forms.Form):
         try:
             return parse_source_path(text)
         except PathError as error:
-            raise ValidationError(f"'{text}' is not a source path: {error}") from None
+            raise ValidationError(f"The source path '{text}' is invalid: {error}") from None
 
     def clean(self) -> dict:
         cleaned = super().clean()

@@ -62,7 +62,7 @@ SETTINGS_PAGE = "registry:registry_settings"
 
 
 def post_only(*, redirect_get_to: str) -> Callable:
-    """Accept POST only, but answer GET and HEAD with a redirect to the page holding the form.
+    """Accept POST only, and respond to GET and HEAD with a redirect to the form's page.
 
     After a form is rejected without JavaScript, the browser's address is the form's POST
     target, so reloading it would otherwise show a blank 405 page. The page redirected to

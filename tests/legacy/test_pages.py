@@ -413,7 +413,7 @@ def test_link_by_source_path(signed_in, registered_model, project, member):
 @pytest.mark.parametrize(
     ("path", "message"),
     [
-        ("fraud-detector:v1", "&#x27;fraud-detector:v1&#x27; is not a source path: "),
+        ("fraud-detector:v1", "The source path &#x27;fraud-detector:v1&#x27; is invalid: "),
         ("fraud-team/fraud/fraud-detector:v9", "No version was found at the source path "),
     ],
 )
