@@ -29,7 +29,6 @@ def test_sign_in_lands_on_registry_home(client, member):
     assert response.redirect_chain[-1][0] == "/"
     profile_link = '<a href="/profile/" title="Your settings and API keys">'
     assert f"Signed in as {profile_link}<strong>mike</strong></a>" in body
-    )
     assert "model" in body
 
 
