@@ -4,6 +4,7 @@ import pytest
 
 from apps.legacy import services
 from apps.legacy.models import LegacyAlias, RegisteredModel
+from tests.aria import missing_described_by_ids
 from tests.conftest import log_version
 from tests.legacy.conftest import migrate, pause
 
@@ -386,13 +387,19 @@ def test_link_form_selects_nothing_and_lists_same_name_first(
     assert 'name="source_path"' in form
 
 
-def test_link_without_choice_names_fix(signed_in, registered_model, project, member):
+@pytest.mark.parametrize(("headers", "status"), [(HTMX, 422), ({}, 200)])
+def test_link_without_choice_names_fix(
+    signed_in, registered_model, project, member, headers, status
+):
     log_version(project, member)
 
-    response = signed_in(member).post(f"{MODEL}link/", {"version": "", "source_path": ""}, **HTMX)
+    response = signed_in(member).post(
+        f"{MODEL}link/", {"version": "", "source_path": ""}, **headers
+    )
 
-    assert response.status_code == 422
+    assert response.status_code == status
     assert "No source version was chosen; choose one in the list or write its" in body(response)
+    assert missing_described_by_ids(body(response)) == []
     assert not registered_model.versions.exists()
 
 
