@@ -373,9 +373,7 @@ def link_form(html: str) -> str:
     return html[start : html.index("</fieldset>", start)]
 
 
-def test_link_form_selects_nothing_and_lists_same_name_first(
-    signed_in, registered_model, project, member
-):
+def test_link_form_starts_without_choice(signed_in, registered_model, project, member):
     same_name = log_version(project, member)
     other = log_version(project, member, name="reranker-cross-encoder")
 
