@@ -15,7 +15,7 @@ class CursorPagination(pagination.CursorPagination):
     max_page_size = 200
 
     def decode_cursor(self, request):
-        """Reject a damaged cursor with 400 naming the parameter, where DRF answers 404."""
+        """Reject a damaged cursor with 400 naming the parameter, where DRF returns 404."""
         try:
             return super().decode_cursor(request)
         except exceptions.NotFound:

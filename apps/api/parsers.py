@@ -42,8 +42,8 @@ class ManifestJSONParser(BaseParser):
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None
         if declared and declared.isdigit() and int(declared) > limit:
             raise RequestTooLarge(manifest_limit_message(declared))
-        # The stream ends at Content-Length; reading one byte more than the limit tells a
-        # body over it without holding more of it in memory.
+        # The stream ends at Content-Length; reading one byte more than the limit detects
+        # a body over it without holding more of it in memory.
         raw = stream.read(limit + 1)
         if len(raw) > limit:
             raise RequestTooLarge(manifest_limit_message(f"more than {limit}"))

@@ -1,7 +1,7 @@
-"""The 413 answer for a request body over DATA_UPLOAD_MAX_MEMORY_SIZE.
+"""The 413 response to a request body over DATA_UPLOAD_MAX_MEMORY_SIZE.
 
-Django raises RequestDataTooBig when code reads such a body, and answers it with a bare 400
-page. CsrfViewMiddleware reads the form of every POST before the view runs, so
+Django raises RequestDataTooBig when code reads such a body, and returns a bare 400 page for
+it. CsrfViewMiddleware reads the form of every POST before the view runs, so
 RequestBodyLimitMiddleware reads it first, where it can still answer 413.
 """
 
@@ -46,7 +46,7 @@ def too_large_response(request: HttpRequest) -> HttpResponse:
 
 
 class RequestBodyLimitMiddleware:
-    """Answer 413 to a form post over the limit; list it before CsrfViewMiddleware."""
+    """Return 413 for a form post over the limit. List it before CsrfViewMiddleware."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response

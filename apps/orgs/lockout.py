@@ -13,9 +13,10 @@ def locked_out_response(
 ) -> HttpResponse:
     """Render the lockout page, or JSON for XMLHttpRequest, as axes does, plus Retry-After.
 
-    axes's own response has no Retry-After. The header gives the whole cool-off, which is
-    when the lock started at the latest, because axes counts it from the last failure and
-    this response follows that failure.
+    axes's own response has no Retry-After. The header gives the whole cool-off, counted
+    by axes from the last failed attempt.
+    NOTE: a request made later in the lock gets the whole cool-off too, so the header can
+    overstate the wait, but it never understates it.
     """
     context = {
         "failure_limit": get_failure_limit(request, credentials),

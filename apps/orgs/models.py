@@ -159,7 +159,7 @@ class ApiKey(models.Model):
 
     @property
     def shown_start(self) -> str:
-        """The start of the key as a person sees it, such as `reg-AbCd1234`, or the prefix."""
+        """The start of the key as listed, such as `reg-AbCd1234`, or the prefix for older keys."""
         if self.secret_start:
             return f"{self.prefix}-{self.secret_start}"
         return self.prefix

@@ -192,7 +192,7 @@ def create_api_key(*, user, name: str) -> tuple[ApiKey, str]:
     secret = "".join(secrets.choice(API_KEY_ALPHABET) for _ in range(API_KEY_SECRET_LENGTH))
     with transaction.atomic():
         # Locking the owner's row makes two requests with the same name wait for each other
-        # on PostgreSQL, so the second one sees the first key.
+        # on PostgreSQL, so the second one finds the first key.
         get_user_model().objects.select_for_update().filter(pk=user.pk).first()
         duplicate = ApiKey.objects.filter(
             user=user, revoked_at__isnull=True, name__iexact=name

@@ -1,4 +1,4 @@
-"""A locked sign-in answers 429 with Retry-After, the cool-off in seconds."""
+"""A locked sign-in returns 429 with Retry-After, the cool-off in seconds."""
 
 import pytest
 from django.conf import settings
