@@ -1,7 +1,7 @@
 // Forms marked data-csrf-from-cookie="COOKIE" carry no CSRF token in the page, because the
 // page must be the same bytes on every response (the 404 page). Before such a form is sent,
 // the token is copied from the CSRF cookie, which Django accepts in place of a masked token.
-// The forms stay hidden without JavaScript, where they could not be sent.
+// The forms stay hidden without JavaScript or without the cookie, where they could not be sent.
 (function () {
   "use strict";
 
