@@ -267,7 +267,7 @@ class MlflowImporter(Generic[TargetT]):
             if plan.rejected:
                 continue
             if dry_run:
-                result = self._preview(plan, project, report)
+                result = self._preview_or_skip(plan, project, report)
             else:
                 try:
                     result = self._apply_in_transaction(plan, project, report)
@@ -348,6 +348,20 @@ class MlflowImporter(Generic[TargetT]):
         linked_now = {v.version for v in plan.to_link}
         plan.aliases = {a: n for a, n in aliases.items() if n in linked_now}
         return plan
+
+    def _preview_or_skip(
+        self, plan: _ModelPlan[TargetT], project: Project | None, report: ImportReport
+    ) -> ModelResult | None:
+        """Preview the plan, or report the model as skipped where the real import would skip it.
+
+        Reading the store can reject a model, for example a file whose name no manifest may
+        list, and the real import then skips that model with the same reason.
+        """
+        try:
+            return self._preview(plan, project, report)
+        except ValidationError as error:
+            report.skipped.append(Skipped("registered model", plan.model.name, _message(error)))
+            return None
 
     def _preview(
         self, plan: _ModelPlan[TargetT], project: Project | None, report: ImportReport

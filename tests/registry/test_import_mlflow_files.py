@@ -353,3 +353,18 @@ def test_symlink_swapped_in_is_not_read(
         f"imported" in output
     )
     assert not Collection.objects.filter(name="churn-model").exists()
+
+
+def test_bad_file_name_skips_model_in_both_runs(
+    org, team, org_admin, artifact_storage_root, tmp_path
+):
+    store = copy_store(tmp_path)
+    (store / RUN_FILES / "notes\u202etxt.exe").write_bytes(b"renamed to mislead")
+
+    preview = import_store(store, "--dry-run")
+    applied = import_store(store)
+
+    for output in (preview, applied):
+        assert "churn-model" in output.split("Skipped (")[1]
+        assert "U+202E (RIGHT-TO-LEFT OVERRIDE)" in output
+    assert not Collection.objects.filter(name="churn-model").exists()
