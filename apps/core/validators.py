@@ -52,6 +52,17 @@ def _is_control(character: str) -> bool:
     return unicodedata.category(character) in {"Cc", "Cf", "Zl", "Zp"}
 
 
+def validate_visible_text(value: str, *, kind: str) -> str:
+    """Reject control and invisible format characters in a free-form label, such as a key name."""
+    for character in value:
+        if _is_control(character):
+            raise ValidationError(
+                f"The {kind} {value!r} contains {_describe(character)}, which is not allowed; "
+                f"remove it."
+            )
+    return value
+
+
 def validate_name(value: str, *, kind: str = "name", max_length: int = NAME_MAX) -> str:
     """Check a registry, collection, project or artifact name."""
     if not isinstance(value, str) or value == "":

@@ -19,7 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core.validators import validate_name
+from apps.core.validators import validate_name, validate_visible_text
 from apps.orgs.models import (
     ApiKey,
     Organization,
@@ -187,6 +187,7 @@ def create_api_key(*, user, name: str) -> tuple[ApiKey, str]:
         raise ValidationError("The key name is empty; name the key after where it is used.")
     if len(name) > ApiKey._meta.get_field("name").max_length:
         raise ValidationError("The key name is longer than 100 characters; shorten it.")
+    validate_visible_text(name, kind="key name")
     if not user.is_active:
         raise ValidationError(f"{user.username} is deactivated; keys cannot be created for them.")
     secret = "".join(secrets.choice(API_KEY_ALPHABET) for _ in range(API_KEY_SECRET_LENGTH))

@@ -56,7 +56,8 @@ def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         services.revoke_api_key(key=key, actor=request.user)
         messages.success(
-            request, f"The API key “{key.name}” ({key.prefix}-…) is revoked and no longer works."
+            request,
+            f"The API key “{key.name}” ({key.shown_start}…) is revoked and no longer works.",
         )
         return redirect("orgs:api_key_list")
 

@@ -81,6 +81,8 @@ def test_created_key_works_on_the_api(member_client):
     [
         ("   ", "This field is required."),
         ("x" * 101, "Ensure this value has at most 100 characters (it has 101)."),
+        ("ab\u202ecd", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+        ("ci\u200b", "U+200B (ZERO WIDTH SPACE)"),
     ],
 )
 def test_create_key_rejects_bad_name(member_client, member, name, message):
@@ -115,8 +117,7 @@ def test_revoke_confirmed_stops_the_key(member_client, member):
     body = response.content.decode()
     key.refresh_from_db()
     assert response.redirect_chain == [(KEYS_URL, 302)]
-    assert "The API key “old laptop”" in body
-    assert "is revoked and no longer works." in body
+    assert f"The API key “old laptop” ({full_key[:12]}…) is revoked and no longer works." in body
     assert not key.is_active
     assert services.authenticate_api_key(full_key) is None
     assert f'href="{revoke_url(key)}"' not in body

@@ -197,3 +197,6 @@ def test_unlink_form_shown_to_writers(org, org_admin, linked, model_registry, ro
     body = signed_in(user).get(version_url(0)).content.decode()
 
     assert "Unlink v0</button>" in body
+    # The button sits inside a disclosure, the confirmation step that needs no JavaScript.
+    section = body[body.index('id="version-unlink"') :]
+    assert "<details" in section[: section.index("Unlink v0</button>")]
