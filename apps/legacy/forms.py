@@ -5,6 +5,7 @@ apps.core.validators and run inside the service each form feeds, so a page, the 
 importer report a bad name with the same message.
 """
 
+import re
 from datetime import datetime
 
 from django import forms
@@ -19,6 +20,30 @@ SORT_FIELDS = {
     "updated": (("updated_at", "id"), True),
 }
 SORT_CHOICES = [("name", "Name"), ("updated", "Last updated")]
+
+SOURCE_PATH_MAX = 500
+# Messages show at most this many characters of a value that the person wrote.
+ECHO_MAX = 100
+# A value quoted in a message as Python's repr() quotes it, longer than ECHO_MAX.
+_LONG_QUOTED = re.compile(rf"'([^'\n]{{{ECHO_MAX + 1},}})'|\"([^\"\n]{{{ECHO_MAX + 1},}})\"")
+
+
+def shorten(value: str) -> str:
+    """Cut a value for a message to ECHO_MAX characters, marking the cut with "…"."""
+    return value if len(value) <= ECHO_MAX else value[:ECHO_MAX] + "…"
+
+
+def _shorten_echoes(message: str, written: str) -> str:
+    """Cut the values in `message` that are over ECHO_MAX characters and come from `written`."""
+
+    def cut(match: re.Match) -> str:
+        quote = match.group(0)[0]
+        value = match.group(1) if match.group(1) is not None else match.group(2)
+        if value not in written:
+            return match.group(0)
+        return f"{quote}{shorten(value)}{quote}"
+
+    return _LONG_QUOTED.sub(cut, message)
 
 
 class ModelFilterForm(forms.Form):
@@ -111,13 +136,22 @@ class LinkVersionForm(forms.Form):
 
     version = forms.IntegerField(label="Source version", min_value=1, required=False)
     source_path = forms.CharField(
-        label="Or its source path", required=False, max_length=500, strip=True
+        label="Or its source path",
+        required=False,
+        max_length=SOURCE_PATH_MAX,
+        strip=True,
+        error_messages={
+            "max_length": (
+                "The source path is %(show_value)d characters long; the limit is "
+                "%(limit_value)d. Write it as TEAM/PROJECT/ARTIFACT:vN."
+            )
+        },
     )
     aliases = forms.CharField(label="Aliases", required=False, max_length=1000)
 
     def source_path_text(self) -> str:
-        """Return the source path as written, without surrounding spaces."""
-        return str(self.data.get("source_path", "")).strip()
+        """Return the source path as written, without surrounding spaces, cut for a message."""
+        return shorten(str(self.data.get("source_path", "")).strip())
 
     def clean_source_path(self) -> SourcePath | None:
         text = self.cleaned_data.get("source_path") or ""
@@ -126,7 +160,8 @@ class LinkVersionForm(forms.Form):
         try:
             return parse_source_path(text)
         except PathError as error:
-            raise ValidationError(f"The source path '{text}' is invalid: {error}") from None
+            # The parser's message names the value already.
+            raise ValidationError(_shorten_echoes(str(error), text)) from None
 
     def clean(self) -> dict:
         cleaned = super().clean()

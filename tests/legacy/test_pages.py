@@ -129,6 +129,22 @@ def test_list_filters_by_text_and_tag(signed_in, registered_model, legacy_regist
     assert ">churn</a>" not in by_tag
 
 
+def test_empty_list_says_none_yet(signed_in, legacy_registry, member, team_viewer):
+    as_member = body(signed_in(member).get(LIST))
+    as_viewer = body(signed_in(team_viewer).get(LIST))
+
+    assert "No registered model yet. Create one with the New registered model form." in as_member
+    assert "matches these filters" not in as_member
+    assert "No registered model yet.</p>" in as_viewer
+
+
+def test_empty_filtered_list_names_filters(signed_in, registered_model, member):
+    html = body(signed_in(member).get(LIST, {"q": "no-such-model"}, **HTMX))
+
+    assert "No registered model matches these filters." in html
+    assert "yet." not in html
+
+
 def test_list_pages_by_keyset(signed_in, legacy_registry, member, settings):
     settings.REGISTRY_PAGE_SIZE = 2
     for name in ("a-model", "b-model", "c-model"):
@@ -418,7 +434,11 @@ def test_link_by_source_path(signed_in, registered_model, project, member):
 @pytest.mark.parametrize(
     ("path", "message"),
     [
-        ("fraud-detector:v1", "The source path &#x27;fraud-detector:v1&#x27; is invalid: "),
+        (
+            "fraud-detector:v1",
+            "The source path &#x27;fraud-detector:v1&#x27; has 0 &#x27;/&#x27; separators; "
+            "write TEAM/PROJECT/ARTIFACT:vN.",
+        ),
         ("fraud-team/fraud/fraud-detector:v9", "No version was found at the source path "),
     ],
 )
@@ -494,3 +514,51 @@ def test_form_address_rejects_other_methods(signed_in, legacy_versions, member):
 
     assert response.status_code == 405
     assert legacy_versions[0].model.versions.count() == 3
+
+
+def test_bad_source_path_message_once(signed_in, registered_model, member):
+    response = signed_in(member).post(f"{MODEL}link/", {"source_path": "garbage"}, **HTMX)
+
+    html = body(response)
+    assert response.status_code == 422
+    assert (
+        "<p>The source path &#x27;garbage&#x27; has 0 &#x27;/&#x27; separators; "
+        "write TEAM/PROJECT/ARTIFACT:vN.</p>"
+    ) in html
+    assert html.count("garbage&#x27;") == 1
+
+
+def test_long_source_path_is_cut_in_message(signed_in, registered_model, project, member):
+    log_version(project, member)
+    path = "x" * 300
+
+    response = signed_in(member).post(f"{MODEL}link/", {"source_path": path}, **HTMX)
+
+    html = body(response)
+    assert response.status_code == 422
+    assert f"The source path &#x27;{'x' * 100}…&#x27; has 0" in html
+    assert f'value="{path}"' in html
+    assert not registered_model.versions.exists()
+
+
+def test_long_missing_source_path_is_cut(signed_in, registered_model, member):
+    path = f"fraud-team/fraud/{'y' * 120}:v1"
+
+    response = signed_in(member).post(f"{MODEL}link/", {"source_path": path}, **HTMX)
+
+    html = body(response)
+    assert response.status_code == 422
+    assert f"No version was found at the source path &#x27;{path[:100]}…&#x27;;" in html
+
+
+def test_source_path_over_limit_names_limit(signed_in, registered_model, project, member):
+    log_version(project, member)
+    path = "fraud-team/fraud/" + "z" * 600
+
+    response = signed_in(member).post(f"{MODEL}link/", {"source_path": path}, **HTMX)
+
+    html = body(response)
+    assert response.status_code == 422
+    assert "The source path is 617 characters long; the limit is 500." in html
+    assert "z" * 101 not in html.replace(f'value="{path}"', "")
+    assert not registered_model.versions.exists()

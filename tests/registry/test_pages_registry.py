@@ -78,6 +78,15 @@ def test_filter_by_text_type_and_tag(member_client, make_collections, project, m
     assert "No collection matches these filters." in by_type
 
 
+def test_empty_registry_says_none_yet(member_client, viewer_client, model_registry):
+    as_member = member_client.get(REGISTRY_URL).content.decode()
+    as_viewer = viewer_client.get(REGISTRY_URL, **HTMX).content.decode()
+
+    assert "No collection yet. Create one with the New collection form" in as_member
+    assert "matches these filters" not in as_member
+    assert "No collection yet.</p>" in as_viewer
+
+
 def test_sort_by_last_updated(member_client, make_collections, project, member):
     first, _second, _third = make_collections(3, project)
     version = log_version(project, member, name="bulk-artifact-000")
