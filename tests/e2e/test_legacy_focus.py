@@ -12,13 +12,14 @@ from tests.legacy.conftest import (  # noqa: F401 (fixtures used by name)
     registered_model,
 )
 
-pytestmark = pytest.mark.browser
+# Every test starts from `fraud-detector` with v0..v2 linked and `champion` on v1.
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("legacy_versions")]
 
 MODEL_PAGE = "/orgs/acme/teams/fraud-team/model-registry/fraud-detector/"
 VERSION_PAGE = f"{MODEL_PAGE}versions/v1/"
 
 
-def test_row_alias_remove_focuses_row_field(page, browser_errors, member, legacy_versions):
+def test_row_alias_remove_focuses_row_field(page, browser_errors, member):
     sign_in(page, member)
     page.goto(MODEL_PAGE)
 
@@ -30,7 +31,7 @@ def test_row_alias_remove_focuses_row_field(page, browser_errors, member, legacy
     finish_journey(page, browser_errors, "legacy-focus-row-alias-removed")
 
 
-def test_row_alias_set_focuses_row_field(page, browser_errors, member, legacy_versions):
+def test_row_alias_set_focuses_row_field(page, browser_errors, member):
     sign_in(page, member)
     page.goto(MODEL_PAGE)
 
@@ -42,7 +43,7 @@ def test_row_alias_set_focuses_row_field(page, browser_errors, member, legacy_ve
     finish_journey(page, browser_errors, "legacy-focus-row-alias-set")
 
 
-def test_unlink_focuses_versions_heading(page, browser_errors, member, legacy_versions):
+def test_unlink_focuses_versions_heading(page, browser_errors, member):
     sign_in(page, member)
     page.goto(MODEL_PAGE)
 
@@ -56,7 +57,7 @@ def test_unlink_focuses_versions_heading(page, browser_errors, member, legacy_ve
     finish_journey(page, browser_errors, "legacy-focus-unlinked")
 
 
-def test_link_focuses_first_link_field(page, browser_errors, member, legacy_versions, project):
+def test_link_focuses_first_link_field(page, browser_errors, member, project):
     first = log_version(project, member)
     log_version(project, member)
     sign_in(page, member)
@@ -71,7 +72,7 @@ def test_link_focuses_first_link_field(page, browser_errors, member, legacy_vers
     finish_journey(page, browser_errors, "legacy-focus-linked")
 
 
-def test_last_link_focuses_versions_heading(page, browser_errors, member, legacy_versions, project):
+def test_last_link_focuses_versions_heading(page, browser_errors, member, project):
     only = log_version(project, member)
     sign_in(page, member)
     page.goto(MODEL_PAGE)
@@ -85,7 +86,7 @@ def test_last_link_focuses_versions_heading(page, browser_errors, member, legacy
     finish_journey(page, browser_errors, "legacy-focus-linked-last")
 
 
-def test_version_alias_remove_focuses_add_field(page, browser_errors, member, legacy_versions):
+def test_version_alias_remove_focuses_add_field(page, browser_errors, member):
     sign_in(page, member)
     page.goto(VERSION_PAGE)
 
