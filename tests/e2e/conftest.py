@@ -111,6 +111,18 @@ def page(browser, live_server, browser_errors):
     context.close()
 
 
+def wait_for_htmx_settled(page) -> None:
+    """Wait until htmx has finished every swap, including its settle step.
+
+    htmx wires up the hx- attributes of swapped-in content only in the settle step, about
+    20 ms after the new HTML appears. A key press in that window submits a form in the new
+    content as a plain page load, which a person cannot do that fast but a test can.
+    """
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
+
+
 def finish_journey(page, browser_errors: BrowserErrors, name: str) -> None:
     """Save a full-page screenshot of where the journey ended, then check for errors."""
     save_screenshot(page, name)

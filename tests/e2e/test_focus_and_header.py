@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import finish_journey
+from tests.e2e.conftest import finish_journey, wait_for_htmx_settled
 from tests.e2e.test_journeys import COLLECTION_PAGE, sign_in
 
 pytestmark = pytest.mark.browser
@@ -29,6 +29,7 @@ def test_tag_remove_focuses_add_field(page, browser_errors, member, linked):
     page.locator("#version-tag-name").fill("nightly")
     page.keyboard.press("Enter")
     expect(page.locator("#version-tags .label-list")).to_contain_text("nightly")
+    wait_for_htmx_settled(page)
 
     page.locator("#version-tags button[aria-label*='nightly']").focus()
     page.keyboard.press("Enter")
