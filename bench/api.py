@@ -173,16 +173,12 @@ def report(dataset, database, rounds, endpoints, queries, timings) -> None:
     print(
         f"target: at most {QUERY_TARGET} queries per request   worst {max(counts)}, "
         f"{'the same' if same else 'different'} at both sizes  "
-        f"{verdict(max(counts) <= QUERY_TARGET and same)}"
+        f"{common.verdict(max(counts) <= QUERY_TARGET and same)}"
     )
     print(
         f"target: API / plain rate >= {RATE_RATIO_TARGET}        worst {min(ratios):.2f}  "
-        f"{verdict(min(ratios) >= RATE_RATIO_TARGET)}"
+        f"{common.verdict(min(ratios) >= RATE_RATIO_TARGET)}"
     )
-
-
-def verdict(met: bool) -> str:
-    return "met" if met else "MISSED"
 
 
 def main() -> int:

@@ -500,3 +500,8 @@ def explain(queries: list[dict]) -> str:
             plan = "\n".join("   " + " | ".join(str(cell) for cell in row) for row in cursor)
             blocks.append(f"-- {number} ({query['time']} s): {sql[:600]}\n{plan}")
     return "\n".join(blocks)
+
+
+def verdict(met: bool) -> str:
+    """Word a target's result for the printed table."""
+    return "met" if met else "MISSED"

@@ -238,21 +238,17 @@ def report(dataset, database, size, rounds, measured, queries, small_counts, tim
     depth_ratio = median["collection deep"] / median["collection first"]
     print(
         f"target: at most {QUERY_TARGET} queries per page         "
-        f"worst {worst:<5} {verdict(worst <= QUERY_TARGET)}"
+        f"worst {worst:<5} {common.verdict(worst <= QUERY_TARGET)}"
     )
     print(
         f"target: collection page / plain <= {PLAIN_RATIO_TARGET}  "
         f"first {first_ratio:.2f}, deepest {deep_ratio:.2f}  "
-        f"{verdict(max(first_ratio, deep_ratio) <= PLAIN_RATIO_TARGET)}"
+        f"{common.verdict(max(first_ratio, deep_ratio) <= PLAIN_RATIO_TARGET)}"
     )
     print(
         f"target: deepest / first page <= {DEPTH_RATIO_TARGET}    "
-        f"{depth_ratio:.2f}  {verdict(depth_ratio <= DEPTH_RATIO_TARGET)}"
+        f"{depth_ratio:.2f}  {common.verdict(depth_ratio <= DEPTH_RATIO_TARGET)}"
     )
-
-
-def verdict(met: bool) -> str:
-    return "met" if met else "MISSED"
 
 
 def main() -> int:
