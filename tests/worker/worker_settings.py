@@ -16,5 +16,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Sweep for unacknowledged messages every second; kombu 5.7 defaults to about every 100 s.
     "unacked_restore_interval": 1,
     "unacked_restore_throttle": 1,
+    # The sweep holds a Redis lock that expires after 300 s by default. A worker SIGKILLed
+    # during a sweep leaves that lock behind, and no other worker could then sweep, so
+    # redeliver, for five minutes. A sweep takes milliseconds.
+    "unacked_mutex_expire": 5,
 }
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": _prefix}
