@@ -2,7 +2,7 @@
 
 Django raises RequestDataTooBig when code reads such a body, and returns a bare 400 page for
 it. CsrfViewMiddleware reads the form of every POST before the view runs, so
-RequestBodyLimitMiddleware reads it first, where it can still answer 413.
+RequestBodyLimitMiddleware reads it first, where it can still return 413.
 """
 
 import logging

@@ -218,7 +218,7 @@ class Registry(models.Model):
 
 class Collection(models.Model):
     # The name constraint and the listing indexes all start with registry_id, so they serve
-    # look-ups by registry; a separate index would only slow down bulk inserts.
+    # look-ups by registry. A separate index would only slow down bulk inserts.
     registry = models.ForeignKey(
         Registry, on_delete=models.CASCADE, related_name="collections", db_index=False
     )

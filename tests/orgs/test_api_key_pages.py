@@ -31,7 +31,7 @@ def test_keys_page_lists_name_prefix_and_use(member_client, member):
     assert response.status_code == 200
     assert "<h1>API keys</h1>" in body
     assert ">CI runner</th>" in body
-    # The listed start tells keys apart: "reg-" and the key's first eight characters.
+    # The listed start, "reg-" and the first eight characters of the key, tells keys apart.
     assert f"<code>{secret[:12]}…</code>" in body
     assert "never" in body
     assert f'href="{revoke_url(key)}"' in body

@@ -87,7 +87,7 @@ class FilePathField(serializers.CharField):
     """A manifest path, checked by validate_file_path alone.
 
     DRF's own checks for U+0000 and surrogates reject them without naming the value, so they are
-    left out here; validate_file_path rejects both with a message that names the path.
+    left out here. validate_file_path rejects both with a message that names the path.
     """
 
     def __init__(self, **kwargs) -> None:
